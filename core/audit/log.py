@@ -1,0 +1,220 @@
+"""The audit log: who changed what, written in the same transaction as the change, hash-chained.
+
+Entries are buffered on the transaction and appended just before it commits, so the chain is extended
+in commit order and the serialising lock (PostgreSQL advisory lock; SQLite's single writer) is held
+only for the append itself. Each row's hash covers its content and the previous row's hash, and `seq`
+has no gaps, so an edited or deleted row is found by `verify`. Truncating the newest rows is only
+detectable against a copy kept elsewhere: that is what `audit_event` sinks are for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from core.audit.records import Actor, AuditRecord, current_actor
+from core.db.database import Database, Tx
+
+if TYPE_CHECKING:
+    from core.hooks import Hooks
+
+GENESIS = "0" * 64
+REDACTED = "[redacted]"
+_LOCK_KEY = zlib.crc32(b"ajanda_audit_chain")
+
+
+@dataclass
+class _Pending:
+    actor: Actor
+    entity: str
+    entity_id: str
+    action: str
+    changes: str
+    notify: bool
+
+
+def canonical_json(value: Mapping[str, Any]) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def chain_hash(
+    seq: int, at: datetime, actor_kind: str, actor_id: str, entity: str, entity_id: str,
+    action: str, changes: str, prev_hash: str,
+) -> str:  # fmt: skip
+    at_text = at.astimezone(UTC).isoformat()
+    material = "\x1f".join(
+        [str(seq), at_text, actor_kind, actor_id, entity, entity_id, action, changes, prev_hash]
+    )
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+def redact(changes: Mapping[str, Any], personal: Iterable[str]) -> dict[str, Any]:
+    """Replace the values of personal fields; the record still says that they changed."""
+    hidden = set(personal)
+    out: dict[str, Any] = {}
+    for key, value in changes.items():
+        if key in hidden:
+            out[key] = [REDACTED, REDACTED] if isinstance(value, list | tuple) else REDACTED
+        else:
+            out[key] = value
+    return out
+
+
+def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """{field: [old, new]} for the fields whose value differs."""
+    return {
+        k: [before.get(k), after.get(k)]
+        for k in sorted(set(before) | set(after))
+        if before.get(k) != after.get(k)
+    }
+
+
+class AuditLog:
+    def __init__(self, db: Database, hooks: Hooks | None = None) -> None:
+        self.db = db
+        self.hooks = hooks
+
+    async def record(
+        self,
+        entity: str,
+        entity_id: object,
+        action: str,
+        changes: Mapping[str, Any] | None = None,
+        personal: Iterable[str] = (),
+        actor: Actor | None = None,
+        notify: bool = True,
+    ) -> None:
+        """Add an audit row to the current transaction (or to a new one when there is none)."""
+        tx = self.db.current_tx
+        if tx is None:
+            async with self.db.transaction():
+                await self.record(entity, entity_id, action, changes, personal, actor, notify)
+            return
+        pending = _Pending(
+            actor=actor or current_actor(),
+            entity=entity,
+            entity_id=str(entity_id),
+            action=action,
+            changes=canonical_json(redact(changes or {}, personal)),
+            notify=notify,
+        )
+        buffer: list[_Pending] | None = tx.state.get("audit")
+        if buffer is None:
+            buffer = tx.state["audit"] = []
+            tx.before_commit(self._flusher(tx))
+        buffer.append(pending)
+
+    def _flusher(self, tx: Tx) -> Callable[[], Any]:
+        async def flush() -> None:
+            await self._append(tx.state.pop("audit", []))
+
+        return flush
+
+    async def _append(self, entries: list[_Pending]) -> None:
+        if not entries:
+            return
+        if self.db.kind == "postgres":
+            await self.db.execute("SELECT pg_advisory_xact_lock(?)", _LOCK_KEY)
+        last = await self.db.fetch("SELECT seq, hash FROM ajanda_audit ORDER BY seq DESC LIMIT 1")
+        seq = int(last[0]["seq"]) if last else 0
+        prev = last[0]["hash"] if last else GENESIS
+        at = datetime.now(UTC)
+        for entry in entries:
+            seq += 1
+            digest = chain_hash(
+                seq, at, entry.actor.kind, entry.actor.id, entry.entity, entry.entity_id,
+                entry.action, entry.changes, prev,
+            )  # fmt: skip
+            await self.db.execute(
+                "INSERT INTO ajanda_audit (seq, at, actor_kind, actor_id, entity, entity_id,"
+                " action, changes, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                seq, at, entry.actor.kind, entry.actor.id, entry.entity, entry.entity_id,
+                entry.action, entry.changes, prev, digest,
+            )  # fmt: skip
+            prev = digest
+            if entry.notify and self.hooks is not None:
+                record = AuditRecord(
+                    seq=seq,
+                    at=at,
+                    actor=entry.actor,
+                    entity=entry.entity,
+                    entity_id=entry.entity_id,
+                    action=entry.action,
+                    changes=json.loads(entry.changes),
+                    hash=digest,
+                )
+                await self.hooks.call("audit_event", record=record)
+
+    async def hook_failed(self, hook: str, plugin: str, err: BaseException) -> None:
+        """Audit an isolated hook failure (without the message, which may hold personal data)."""
+        await self.record(
+            "plugin",
+            plugin,
+            "hook_failed",
+            {"hook": hook, "error": type(err).__name__},
+            actor=Actor("plugin", plugin),
+            # A failing audit sink must not be told about its own failure in a loop.
+            notify=hook != "audit_event",
+        )
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    checked: int
+    head_seq: int
+    head_hash: str
+    problem: str | None = None
+
+
+async def verify(
+    db: Database, batch: int = 5000, progress: Callable[[int], None] | None = None
+) -> VerifyResult:
+    """Walk the chain in order; report the first broken link."""
+    expected_seq = 1
+    prev = GENESIS
+    checked = 0
+    while True:
+        rows = await db.fetch(
+            "SELECT seq, at, actor_kind, actor_id, entity, entity_id, action, changes,"
+            " prev_hash, hash FROM ajanda_audit WHERE seq >= ? ORDER BY seq LIMIT ?",
+            expected_seq,
+            batch,
+        )
+        if not rows:
+            break
+        for row in rows:
+            seq = int(row["seq"])
+            if seq != expected_seq:
+                return VerifyResult(
+                    False, checked, expected_seq - 1, prev,
+                    f"seq {expected_seq}: row missing (deleted?); the chain continues at seq {seq}",
+                )  # fmt: skip
+            if row["prev_hash"] != prev:
+                return VerifyResult(
+                    False, checked, seq - 1, prev,
+                    f"seq {seq}: prev_hash does not match the hash of seq {seq - 1}",
+                )  # fmt: skip
+            at = row["at"]
+            if isinstance(at, str):
+                at = datetime.fromisoformat(at)
+            digest = chain_hash(
+                seq, at, row["actor_kind"], row["actor_id"], row["entity"], row["entity_id"],
+                row["action"], row["changes"], row["prev_hash"],
+            )  # fmt: skip
+            if digest != row["hash"]:
+                return VerifyResult(
+                    False, checked, seq - 1, prev,
+                    f"seq {seq}: content does not match its hash (row edited)",
+                )  # fmt: skip
+            prev = row["hash"]
+            expected_seq += 1
+            checked += 1
+        if progress:
+            progress(checked)
+    return VerifyResult(True, checked, expected_seq - 1, prev)

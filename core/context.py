@@ -1,0 +1,89 @@
+"""AppContext: everything one Ajanda instance owns (settings, database, plugins, hooks, audit, outbox).
+
+There is no module-global state: the HTTP app, the worker and the CLI each build a context, so tests can
+run several side by side with different plugins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+from core.audit.log import AuditLog
+from core.config import Settings
+from core.db.database import Database
+from core.db.migrate import Migration, MigrationSource, migrate
+from core.errors import PluginError
+from core.hooks import Hooks
+from core.hookspecs import JobHandler
+from core.outbox.queue import Outbox
+from core.plugins import PluginSet, load_plugins
+from core.tables import CORE_TABLES
+
+CORE_MIGRATIONS = MigrationSource("core", "core.db.migrations")
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    plugins: PluginSet
+    db: Database
+    hooks: Hooks
+    audit: AuditLog
+    outbox: Outbox
+    job_handlers: dict[str, JobHandler] = field(default_factory=dict)
+    started: bool = False
+
+    def plugin_config(self, name: str) -> Any:
+        """The validated config Struct of an enabled plugin."""
+        return self.plugins.config(name)
+
+    def migration_sources(self) -> list[MigrationSource]:
+        return [CORE_MIGRATIONS, *self.plugins.migration_sources()]
+
+    async def migrate(self, progress: Callable[[Migration], None] | None = None) -> list[Migration]:
+        return await migrate(self.db, self.migration_sources(), progress)
+
+    async def start(self, run_migrations: bool = False) -> None:
+        """Open the database, optionally migrate, then let plugins start."""
+        await self.db.open()
+        self.db.bind([*CORE_TABLES, *self.plugins.tables()])
+        if run_migrations:
+            await self.migrate()
+        self.job_handlers = self._collect_job_handlers()
+        await self.hooks.call("startup", context=self)
+        self.started = True
+
+    async def stop(self) -> None:
+        if self.started:
+            await self.hooks.call("shutdown", context=self)
+            self.started = False
+        await self.db.close()
+
+    def _collect_job_handlers(self) -> dict[str, JobHandler]:
+        handlers: dict[str, JobHandler] = {}
+        owners: dict[str, str] = {}
+        for impl in self.hooks.implementations("register_job_handlers"):
+            for kind, handler in (impl.function() or {}).items():
+                if kind in handlers:
+                    raise PluginError(
+                        impl.plugin_name, f"job kind {kind!r} is already handled by {owners[kind]}"
+                    )
+                handlers[kind] = handler
+                owners[kind] = impl.plugin_name
+        return handlers
+
+
+def build_context(
+    settings: Settings, extra_plugins: dict[str, ModuleType] | None = None
+) -> AppContext:
+    """Load plugins and wire the services; nothing touches the database until `start()`."""
+    plugins = load_plugins(settings, extra_plugins)
+    db = Database(settings)
+    hooks = Hooks(plugins.pm, db)
+    audit = AuditLog(db, hooks)
+    hooks.on_failure = audit.hook_failed
+    outbox = Outbox(db, settings.worker.max_attempts)
+    return AppContext(settings, plugins, db, hooks, audit, outbox)

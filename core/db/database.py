@@ -1,0 +1,234 @@
+"""The one way Ajanda talks to its database: write transactions, raw reads, and the Piccolo binding.
+
+A write transaction is IMMEDIATE on SQLite (a read-then-write must hold the write lock from its first
+read, or concurrent writers fail with "database is locked") and is serialised in-process on one
+persistent connection, which is both safer and faster than letting writers race for the file lock.
+On PostgreSQL it is a pooled asyncpg transaction. Work registered with `Tx.after_commit` runs only once
+the commit has succeeded; `Tx.before_commit` work runs inside the transaction just before it commits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from core.config import Settings
+from core.db.engines import AjandaPostgresEngine, AjandaSQLiteEngine
+
+log = logging.getLogger("ajanda.db")
+
+Callback = Callable[[], Awaitable[None]]
+
+
+@dataclass(eq=False)
+class Tx:
+    """An open write transaction; Piccolo queries run inside it automatically."""
+
+    connection: Any
+    engine_kind: Literal["sqlite", "postgres"]
+    before_commit_callbacks: list[Callback] = field(default_factory=list)
+    after_commit_callbacks: list[Callback] = field(default_factory=list)
+    # Free-form per-transaction state for core services (e.g. the audit buffer).
+    state: dict[str, Any] = field(default_factory=dict)
+
+    def before_commit(self, callback: Callback) -> None:
+        self.before_commit_callbacks.append(callback)
+
+    def after_commit(self, callback: Callback) -> None:
+        self.after_commit_callbacks.append(callback)
+
+
+_PLACEHOLDER = re.compile(r"\?")
+
+
+def _to_postgres(sql: str) -> str:
+    """Turn `?` placeholders into `$1, $2, ...` (Ajanda's SQL never has `?` inside literals)."""
+    counter = iter(range(1, 10_000))
+    return _PLACEHOLDER.sub(lambda _m: f"${next(counter)}", sql)
+
+
+class Database:
+    """Owns the engine for one app instance."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.kind: Literal["sqlite", "postgres"] = settings.database.engine
+        self.engine: AjandaSQLiteEngine | AjandaPostgresEngine
+        if self.kind == "sqlite":
+            self.engine = AjandaSQLiteEngine(
+                settings.sqlite_path(),
+                busy_timeout=settings.database.busy_timeout,
+                read_connections=settings.database.read_connections,
+            )
+        else:
+            self.engine = AjandaPostgresEngine(
+                settings.database.url.reveal(), pool_size=settings.database.pool_size
+            )
+        self._current: contextvars.ContextVar[Tx | None] = contextvars.ContextVar(
+            f"ajanda_tx_{id(self)}", default=None
+        )
+        self._write_lock: asyncio.Lock | None = None
+        self._writer: Any = None
+        self._is_open = False
+
+    # ---------------------------------------------------------------------------------------------
+    async def open(self) -> None:
+        if self._is_open:
+            return
+        await self.engine.open()
+        self._write_lock = asyncio.Lock()
+        self._is_open = True
+
+    async def close(self) -> None:
+        if not self._is_open:
+            return
+        self._is_open = False
+        self._writer = None
+        await self.engine.close()
+
+    def bind(self, tables: Sequence[type]) -> None:
+        """Point Piccolo tables at this engine (Piccolo keeps the engine on the table class)."""
+        for table in tables:
+            table._meta.db = self.engine  # type: ignore[attr-defined]
+
+    @property
+    def current_tx(self) -> Tx | None:
+        return self._current.get()
+
+    # ---------------------------------------------------------------------------------------------
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        """A write transaction; nested calls join the outer one."""
+        outer = self._current.get()
+        if outer is not None:
+            yield outer
+            return
+        if self.kind == "sqlite":
+            async with self._sqlite_transaction() as tx:
+                yield tx
+        else:
+            async with self._postgres_transaction() as tx:
+                yield tx
+
+    @asynccontextmanager
+    async def _sqlite_transaction(self) -> AsyncIterator[Tx]:
+        assert isinstance(self.engine, AjandaSQLiteEngine)
+        assert self._write_lock is not None, "Database.open() was not awaited"
+        async with self._write_lock:
+            if self._writer is None:
+                self._writer = await self.engine.connect()
+            conn = self._writer
+            await conn.execute("BEGIN IMMEDIATE")
+            tx = Tx(connection=conn, engine_kind="sqlite")
+            async with self._bound(tx):
+                try:
+                    yield tx
+                    for callback in tx.before_commit_callbacks:
+                        await callback()
+                except BaseException:
+                    await conn.execute("ROLLBACK")
+                    raise
+            try:
+                await conn.execute("COMMIT")
+            except BaseException:
+                await self._rollback_quietly(conn)
+                raise
+        await self._run_after_commit(tx)
+
+    @asynccontextmanager
+    async def _postgres_transaction(self) -> AsyncIterator[Tx]:
+        assert isinstance(self.engine, AjandaPostgresEngine)
+        pool = self.engine.pool
+        assert pool is not None, "Database.open() was not awaited"
+        conn = await pool.acquire()
+        try:
+            transaction = conn.transaction()
+            await transaction.start()
+            tx = Tx(connection=conn, engine_kind="postgres")
+            async with self._bound(tx):
+                try:
+                    yield tx
+                    for callback in tx.before_commit_callbacks:
+                        await callback()
+                except BaseException:
+                    await transaction.rollback()
+                    raise
+            # Piccolo leaks the connection when COMMIT fails; here `finally` always releases it.
+            await transaction.commit()
+        finally:
+            await pool.release(conn)
+        await self._run_after_commit(tx)
+
+    @asynccontextmanager
+    async def _bound(self, tx: Tx) -> AsyncIterator[None]:
+        token = self._current.set(tx)
+        piccolo_token = self.engine.current_transaction.set(tx)
+        try:
+            yield
+        finally:
+            self.engine.current_transaction.reset(piccolo_token)
+            self._current.reset(token)
+
+    @staticmethod
+    async def _rollback_quietly(conn: Any) -> None:
+        try:
+            await conn.execute("ROLLBACK")
+        except Exception:
+            log.debug("rollback after failed commit also failed")
+
+    @staticmethod
+    async def _run_after_commit(tx: Tx) -> None:
+        for callback in tx.after_commit_callbacks:
+            try:
+                await callback()
+            except Exception:
+                # After-commit work must not undo or hide a committed change; the hook dispatcher
+                # audits plugin failures itself, this only guards the loop.
+                log.exception("after-commit callback failed")
+
+    # ---------------------------------------------------------------------------------------------
+    # Raw SQL for hot paths and the core's own bookkeeping. Placeholders are `?` on both engines.
+
+    async def fetch(self, sql: str, *args: Any) -> list[Any]:
+        """Rows (indexable by column name) from the current transaction or a pooled connection."""
+        tx = self._current.get()
+        if self.kind == "sqlite":
+            assert isinstance(self.engine, AjandaSQLiteEngine)
+            if tx is not None:
+                async with tx.connection.execute(sql, args) as cursor:
+                    return list(await cursor.fetchall())
+            return await self.engine.run_outside_transaction(sql, args)
+        pg_sql = _to_postgres(sql)
+        if tx is not None:
+            return list(await tx.connection.fetch(pg_sql, *args))
+        assert isinstance(self.engine, AjandaPostgresEngine) and self.engine.pool is not None
+        async with self.engine.pool.acquire() as conn:
+            return list(await conn.fetch(pg_sql, *args))
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        rows = await self.fetch(sql, *args)
+        if not rows:
+            return None
+        row = rows[0]
+        return next(iter(row.values())) if isinstance(row, dict) else row[0]
+
+    async def execute(self, sql: str, *args: Any) -> None:
+        """Run one statement (inside the current transaction when there is one)."""
+        await self.fetch(sql, *args)
+
+    async def script(self, statements: Sequence[str]) -> None:
+        """Run DDL statements in order inside the current transaction."""
+        for statement in statements:
+            await self.fetch(statement)
+
+    async def ping(self) -> bool:
+        try:
+            return await self.fetchval("SELECT 1") == 1
+        except Exception:
+            return False

@@ -1,0 +1,196 @@
+"""The outbox worker: claims due jobs, runs them, retries with exponential backoff.
+
+Claiming sets a lease (`locked_until`); a worker that dies (kill -9, power loss) simply stops renewing
+nothing, and its jobs become claimable again when the lease runs out, so no job is lost. Delivery is
+therefore at-least-once: handlers make their side effect idempotent (dedupe keys) where running twice
+would matter. On PostgreSQL any number of workers claim with `FOR UPDATE SKIP LOCKED`; on SQLite the
+claim runs inside an IMMEDIATE transaction, which serialises claimers across processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import socket
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from core.audit.records import Actor, acting_as
+
+if TYPE_CHECKING:
+    from core.context import AppContext
+
+log = logging.getLogger("ajanda.worker")
+
+HEARTBEAT_EVERY = 5.0
+
+
+def backoff_delay(attempts: int, base: float, cap: float, jitter: float = 0.1) -> float:
+    """Seconds to wait after the `attempts`-th failure: base, 2*base, 4*base... capped, +-10%."""
+    delay = min(cap, base * (2 ** max(0, attempts - 1)))
+    return delay * (1 + random.uniform(-jitter, jitter))
+
+
+class Worker:
+    def __init__(self, context: AppContext, worker_id: str | None = None) -> None:
+        self.context = context
+        self.db = context.db
+        self.config = context.settings.worker
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.started_at = datetime.now(UTC)
+        self._last_beat = 0.0
+        self.stopping = asyncio.Event()
+
+    # ---------------------------------------------------------------------------------------------
+    async def heartbeat(self, force: bool = False) -> None:
+        loop_time = asyncio.get_running_loop().time()
+        if not force and loop_time - self._last_beat < HEARTBEAT_EVERY:
+            return
+        self._last_beat = loop_time
+        now = datetime.now(UTC)
+        async with self.db.transaction():
+            await self.db.execute(
+                "INSERT INTO ajanda_worker (worker_id, host, pid, started_at, seen_at)"
+                " VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (worker_id) DO UPDATE SET seen_at = excluded.seen_at",
+                self.worker_id,
+                socket.gethostname(),
+                os.getpid(),
+                self.started_at,
+                now,
+            )
+
+    async def claim(self, limit: int | None = None) -> list[Any]:
+        now = datetime.now(UTC)
+        lease_until = now + timedelta(seconds=self.config.lease)
+        lock = " FOR UPDATE SKIP LOCKED" if self.db.kind == "postgres" else ""
+        async with self.db.transaction():
+            return await self.db.fetch(
+                "UPDATE ajanda_job SET status = 'running', locked_by = ?, locked_until = ?,"
+                " attempts = attempts + 1"
+                " WHERE id IN (SELECT id FROM ajanda_job"
+                "  WHERE (status = 'pending' AND run_at <= ?)"
+                "     OR (status = 'running' AND locked_until <= ?)"
+                f"  ORDER BY run_at, id LIMIT ?{lock})"
+                " RETURNING id, kind, payload, attempts, max_attempts",
+                self.worker_id,
+                lease_until,
+                now,
+                now,
+                limit or self.config.batch_size,
+            )
+
+    async def run_job(self, job: Any) -> bool:
+        """Run one claimed job; True when it succeeded."""
+        kind = job["kind"]
+        handler = self.context.job_handlers.get(kind)
+        try:
+            if handler is None:
+                raise LookupError(f"no handler for job kind {kind!r} (is its plugin enabled?)")
+            payload = msgspec.json.decode(job["payload"])
+            with acting_as(Actor("system", f"job:{kind}")):
+                result = handler(payload, self.context)
+                if asyncio.iscoroutine(result):
+                    await asyncio.wait_for(result, timeout=self.config.lease * 0.8)
+        except Exception as err:
+            await self._failed(job, err)
+            return False
+        await self._finish(job)
+        return True
+
+    async def _finish(self, job: Any) -> None:
+        async with self.db.transaction():
+            await self.db.execute(
+                "UPDATE ajanda_job SET status = 'done', finished_at = ?, locked_by = NULL,"
+                " locked_until = NULL WHERE id = ? AND locked_by = ?",
+                datetime.now(UTC),
+                job["id"],
+                self.worker_id,
+            )
+
+    async def _failed(self, job: Any, err: BaseException) -> None:
+        error = f"{type(err).__name__}: {err}"[:2000]
+        attempts = int(job["attempts"])
+        now = datetime.now(UTC)
+        async with self.db.transaction():
+            if attempts >= int(job["max_attempts"]):
+                log.error("job %s (%s) is dead after %d attempts", job["id"], job["kind"], attempts)
+                await self.db.execute(
+                    "UPDATE ajanda_job SET status = 'dead', last_error = ?, finished_at = ?,"
+                    " locked_by = NULL, locked_until = NULL WHERE id = ? AND locked_by = ?",
+                    error,
+                    now,
+                    job["id"],
+                    self.worker_id,
+                )
+                await self.context.audit.record(
+                    "job", job["id"], "dead", {"kind": job["kind"], "attempts": attempts}
+                )
+                return
+            delay = backoff_delay(attempts, self.config.backoff_base, self.config.backoff_max)
+            log.warning(
+                "job %s (%s) attempt %d failed: %s; retry in %.0f s",
+                job["id"], job["kind"], attempts, type(err).__name__, delay,
+            )  # fmt: skip
+            await self.db.execute(
+                "UPDATE ajanda_job SET status = 'pending', last_error = ?, run_at = ?,"
+                " locked_by = NULL, locked_until = NULL WHERE id = ? AND locked_by = ?",
+                error,
+                now + timedelta(seconds=delay),
+                job["id"],
+                self.worker_id,
+            )
+
+    async def run_once(self) -> int:
+        """Claim one batch and run it; returns how many jobs were claimed."""
+        await self.heartbeat()
+        jobs = await self.claim()
+        for job in jobs:
+            if self.stopping.is_set():
+                break  # unfinished claims come back when their lease runs out
+            await self.run_job(job)
+        return len(jobs)
+
+    async def run_forever(self) -> None:
+        log.info("worker %s started", self.worker_id)
+        await self.heartbeat(force=True)
+        while not self.stopping.is_set():
+            try:
+                claimed = await self.run_once()
+            except Exception:
+                log.exception("worker poll failed; retrying")
+                claimed = 0
+            if claimed == 0:
+                try:
+                    await asyncio.wait_for(self.stopping.wait(), self.config.poll_interval)
+                except TimeoutError:
+                    pass
+        await self._deregister()
+        log.info("worker %s stopped", self.worker_id)
+
+    async def _deregister(self) -> None:
+        try:
+            async with self.db.transaction():
+                await self.db.execute(
+                    "DELETE FROM ajanda_worker WHERE worker_id = ?", self.worker_id
+                )
+        except Exception:
+            log.debug("could not remove worker heartbeat")
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+
+async def workers_alive(context: AppContext, within: float | None = None) -> int:
+    """Workers whose heartbeat is recent enough to count as alive."""
+    window = within or max(3 * HEARTBEAT_EVERY, 3 * context.settings.worker.poll_interval)
+    since = datetime.now(UTC) - timedelta(seconds=window)
+    value = await context.db.fetchval(
+        "SELECT COUNT(*) FROM ajanda_worker WHERE seen_at >= ?", since
+    )
+    return int(value or 0)
