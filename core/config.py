@@ -82,9 +82,7 @@ class ServerConfig(_Section):
 
 class DatabaseConfig(_Section):
     # sqlite:///relative/or/absolute/path.sqlite3 or postgresql://user:password@host:5432/dbname
-    url: Secret = field(
-        default_factory=lambda: Secret(f"sqlite:///{EMBEDDED_DATA_DIR}/ajanda.sqlite3")
-    )
+    url: Secret = field(default_factory=lambda: Secret(f"sqlite:///{EMBEDDED_DATA_DIR}/ajanda.sqlite3"))
     # Seconds a writer waits for the SQLite write lock before giving up.
     busy_timeout: Annotated[float, Meta(gt=0)] = 10.0
     # PostgreSQL connection pool size per process.
@@ -249,9 +247,7 @@ def problems(value: Any, typ: Any, path: str = "") -> list[str]:
 # Secret indirection: { "$env" = "VAR" } and { "$file" = "path" }
 
 
-def resolve_indirection(
-    value: Any, base_dir: Path, env: dict[str, str], path: str, found: list[str]
-) -> Any:
+def resolve_indirection(value: Any, base_dir: Path, env: dict[str, str], path: str, found: list[str]) -> Any:
     """Replace `$env`/`$file` tables anywhere in the tree; record a problem per unresolvable one."""
     if isinstance(value, dict):
         keys = set(value)
@@ -274,15 +270,9 @@ def resolve_indirection(
         if keys & {"$env", "$file"}:
             found.append(f"{path}: a secret reference has exactly one key, $env or $file")
             return None
-        return {
-            k: resolve_indirection(v, base_dir, env, _join(path, k), found)
-            for k, v in value.items()
-        }
+        return {k: resolve_indirection(v, base_dir, env, _join(path, k), found) for k, v in value.items()}
     if isinstance(value, list):
-        return [
-            resolve_indirection(v, base_dir, env, _join(path, i), found)
-            for i, v in enumerate(value)
-        ]
+        return [resolve_indirection(v, base_dir, env, _join(path, i), found) for i, v in enumerate(value)]
     return value
 
 
@@ -377,9 +367,7 @@ def load_settings(
     if path is None:
         if allow_embedded:
             return embedded_defaults(Path(EMBEDDED_DATA_DIR), env)
-        raise ConfigError(
-            [f"no config file: pass --config, set {CONFIG_ENV}, or run `ajanda init`"]
-        )
+        raise ConfigError([f"no config file: pass --config, set {CONFIG_ENV}, or run `ajanda init`"])
     raw = read_toml(path)
     return settings_from_dict(raw, path.resolve().parent, str(path), env)
 

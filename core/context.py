@@ -34,6 +34,8 @@ class AppContext:
     audit: AuditLog
     outbox: Outbox
     job_handlers: dict[str, JobHandler] = field(default_factory=dict)
+    # Per-instance state of plugins, keyed by plugin name (plugins keep no module globals).
+    plugin_state: dict[str, Any] = field(default_factory=dict)
     started: bool = False
 
     def plugin_config(self, name: str) -> Any:
@@ -66,7 +68,8 @@ class AppContext:
         handlers: dict[str, JobHandler] = {}
         owners: dict[str, str] = {}
         for impl in self.hooks.implementations("register_job_handlers"):
-            for kind, handler in (impl.function() or {}).items():
+            provided: dict[str, JobHandler] = impl.function() or {}  # type: ignore[assignment]
+            for kind, handler in provided.items():
                 if kind in handlers:
                     raise PluginError(
                         impl.plugin_name, f"job kind {kind!r} is already handled by {owners[kind]}"
@@ -76,9 +79,7 @@ class AppContext:
         return handlers
 
 
-def build_context(
-    settings: Settings, extra_plugins: dict[str, ModuleType] | None = None
-) -> AppContext:
+def build_context(settings: Settings, extra_plugins: dict[str, ModuleType] | None = None) -> AppContext:
     """Load plugins and wire the services; nothing touches the database until `start()`."""
     plugins = load_plugins(settings, extra_plugins)
     db = Database(settings)
@@ -86,4 +87,6 @@ def build_context(
     audit = AuditLog(db, hooks)
     hooks.on_failure = audit.hook_failed
     outbox = Outbox(db, settings.worker.max_attempts)
-    return AppContext(settings, plugins, db, hooks, audit, outbox)
+    context = AppContext(settings, plugins, db, hooks, audit, outbox)
+    hooks.context = context
+    return context

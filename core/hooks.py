@@ -20,6 +20,7 @@ from core import hookspecs
 from core.hookspecs import HookPolicy, policy_of
 
 if TYPE_CHECKING:
+    from core.context import AppContext
     from core.db.database import Database
 
 log = logging.getLogger("ajanda.hooks")
@@ -42,7 +43,9 @@ class Hooks:
             for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
             if hasattr(fn, "ajanda_policy")
         }
-        # Set by the app once the audit log exists: records an isolated failure.
+        # Set by build_context: passed as `context` to every hook that takes one.
+        self.context: AppContext | None = None
+        # Set by build_context once the audit log exists: records an isolated failure.
         self.on_failure: FailureRecorder | None = None
 
     def implementations(self, name: str) -> list[pluggy.HookImpl]:
@@ -58,6 +61,8 @@ class Hooks:
             raise KeyError(f"no hook named {name!r}")
         caller = getattr(self.pm.hook, name)
         expected = set(caller.spec.argnames)
+        if "context" in expected and "context" not in kwargs:
+            kwargs["context"] = self.context
         if set(kwargs) != expected:
             raise TypeError(f"hook {name} takes {sorted(expected)}, got {sorted(kwargs)}")
         return self.policies[name]
@@ -82,7 +87,7 @@ class Hooks:
         for impl in self.implementations(name):
             started = time.perf_counter()
             try:
-                result = impl.function(*self._args(name, impl, kwargs))
+                result: Any = impl.function(*self._args(name, impl, kwargs))
                 if inspect.isawaitable(result):
                     result = await result
             except Exception as err:
@@ -107,27 +112,29 @@ class Hooks:
         policy = self._check(name, kwargs)
         results: list[Any] = []
         for impl in self.implementations(name):
-            result = impl.function(*self._args(name, impl, kwargs))
+            result: Any = impl.function(*self._args(name, impl, kwargs))
             if inspect.isawaitable(result):
                 raise TypeError(f"hook {name} in plugin {impl.plugin_name} must not be async")
             if result is None:
                 continue
             if policy.mode == "first":
                 return [result]
-            results.extend(result) if policy.mode == "collect" else results.append(result)
+            if policy.mode == "collect":
+                results.extend(result)
+            else:
+                results.append(result)
         return results
 
-    async def per_plugin(self, name: str, **kwargs: Any) -> list[tuple[str, Any]]:
+    def per_plugin_sync(self, name: str, **kwargs: Any) -> list[tuple[str, Any]]:
         """(plugin name, result) for each implementation, for hooks whose results are per plugin."""
-        policy = self._check(name, kwargs)
+        self._check(name, kwargs)
         out: list[tuple[str, Any]] = []
         for impl in self.implementations(name):
-            result = impl.function(*self._args(name, impl, kwargs))
+            result: Any = impl.function(*self._args(name, impl, kwargs))
             if inspect.isawaitable(result):
-                result = await result
+                raise TypeError(f"hook {name} in plugin {impl.plugin_name} must not be async")
             if result is not None:
                 out.append((impl.plugin_name, result))
-        del policy
         return out
 
     async def _isolated_failure(self, name: str, plugin: str, err: BaseException) -> None:

@@ -9,7 +9,9 @@ Each spec carries three properties the dispatcher (`core/hooks.py`) obeys:
 - timing: `immediate`, `in-tx` (must be called inside the write transaction), or `after-commit` (when
   called inside a transaction, runs only after it commits; never after a rollback).
 
-Implementations may be plain functions or coroutines; the dispatcher awaits what needs awaiting.
+Implementations may be plain functions or coroutines; the dispatcher awaits what needs awaiting. An
+implementation may accept any subset of a spec's arguments. `context` (the AppContext of the instance
+that fires the hook) is passed by the dispatcher itself.
 Documentation: docs/plugin_hooks.md has one section per hook headed by its exact signature.
 """
 
@@ -54,7 +56,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 def spec(mode: Mode, policy: Policy, timing: Timing) -> Callable[[F], F]:
     def mark(fn: F) -> F:
         fn.ajanda_policy = HookPolicy(mode, policy, timing)  # type: ignore[attr-defined]
-        return hookspec(fn)  # type: ignore[no-any-return]
+        return hookspec(fn)
 
     return mark
 
@@ -117,36 +119,32 @@ def booking_validate(
 
 
 @spec(mode="all", policy="isolate", timing="after-commit")
-def booking_created(booking: BookingSnapshot) -> Awaitable[None] | None:
+def booking_created(booking: BookingSnapshot, context: AppContext) -> Awaitable[None] | None:
     """A booking was created (pending or confirmed) and committed."""
 
 
 @spec(mode="all", policy="isolate", timing="after-commit")
-def booking_confirmed(booking: BookingSnapshot) -> Awaitable[None] | None:
+def booking_confirmed(booking: BookingSnapshot, context: AppContext) -> Awaitable[None] | None:
     """A pending booking became confirmed."""
 
 
 @spec(mode="all", policy="isolate", timing="after-commit")
-def booking_rescheduled(
-    booking: BookingSnapshot, previous: BookingSnapshot
-) -> Awaitable[None] | None:
+def booking_rescheduled(booking: BookingSnapshot, previous: BookingSnapshot) -> Awaitable[None] | None:
     """A booking moved; `previous` holds its former times, staff and resources."""
 
 
 @spec(mode="all", policy="isolate", timing="after-commit")
-def booking_cancelled(
-    booking: BookingSnapshot, reason: str | None, by: Actor
-) -> Awaitable[None] | None:
+def booking_cancelled(booking: BookingSnapshot, reason: str | None, by: Actor) -> Awaitable[None] | None:
     """A booking was cancelled by a customer, staff member or the system (expired hold)."""
 
 
 @spec(mode="all", policy="isolate", timing="after-commit")
-def booking_completed(booking: BookingSnapshot) -> Awaitable[None] | None:
+def booking_completed(booking: BookingSnapshot, context: AppContext) -> Awaitable[None] | None:
     """The visit took place."""
 
 
 @spec(mode="all", policy="isolate", timing="after-commit")
-def booking_no_show(booking: BookingSnapshot) -> Awaitable[None] | None:
+def booking_no_show(booking: BookingSnapshot, context: AppContext) -> Awaitable[None] | None:
     """The customer did not come."""
 
 
@@ -162,21 +160,17 @@ def customer_validate(
 
 
 @spec(mode="all", policy="isolate", timing="after-commit")
-def customer_created(customer: CustomerSnapshot) -> Awaitable[None] | None:
+def customer_created(customer: CustomerSnapshot, context: AppContext) -> Awaitable[None] | None:
     """A customer card was created."""
 
 
 @spec(mode="all", policy="isolate", timing="after-commit")
-def customer_updated(
-    customer: CustomerSnapshot, changed: tuple[str, ...]
-) -> Awaitable[None] | None:
+def customer_updated(customer: CustomerSnapshot, changed: tuple[str, ...]) -> Awaitable[None] | None:
     """A customer card changed; `changed` names the fields."""
 
 
 @spec(mode="all", policy="isolate", timing="after-commit")
-def customer_merged(
-    customer: CustomerSnapshot, merged_ids: tuple[int, ...]
-) -> Awaitable[None] | None:
+def customer_merged(customer: CustomerSnapshot, merged_ids: tuple[int, ...]) -> Awaitable[None] | None:
     """Duplicates `merged_ids` were merged into `customer`, keeping all their history."""
 
 
@@ -185,5 +179,5 @@ def customer_merged(
 
 
 @spec(mode="all", policy="isolate", timing="after-commit")
-def audit_event(record: AuditRecord) -> Awaitable[None] | None:
+def audit_event(record: AuditRecord, context: AppContext) -> Awaitable[None] | None:
     """An audit row was committed; sinks forward it elsewhere (file, SIEM, another database)."""

@@ -84,18 +84,14 @@ class PluginSet:
         return [t for p in self.loaded for t in p.meta.tables]
 
     def migration_sources(self) -> list[MigrationSource]:
-        return [
-            MigrationSource(p.meta.name, p.meta.migrations)
-            for p in self.loaded
-            if p.meta.migrations
-        ]
+        return [MigrationSource(p.meta.name, p.meta.migrations) for p in self.loaded if p.meta.migrations]
 
     @property
     def names(self) -> list[str]:
         return [p.meta.name for p in self.loaded]
 
 
-def _core_version() -> str:
+def core_version() -> str:
     try:
         return importlib.metadata.version("ajanda")
     except importlib.metadata.PackageNotFoundError:
@@ -115,7 +111,7 @@ def discover() -> dict[str, Discovered]:
     found: dict[str, Discovered] = {}
     spec = importlib.util.find_spec(BUILTIN_PACKAGE)
     if spec is not None and spec.submodule_search_locations:
-        version = _core_version()
+        version = core_version()
         for info in pkgutil.iter_modules(spec.submodule_search_locations):
             if info.name.startswith("_"):
                 continue
@@ -139,7 +135,7 @@ def discover() -> dict[str, Discovered]:
             ep.value.split(":")[0],
             origin,
             dist.version if dist is not None else "?",
-            (dist.metadata.get("Summary") or "") if dist is not None else "",
+            (dist.metadata["Summary"] or "") if dist is not None else "",
         )
     return dict(sorted(found.items()))
 

@@ -23,9 +23,7 @@ class Actor(msgspec.Struct, frozen=True):
 
 SYSTEM = Actor("system", "core")
 
-_current_actor: contextvars.ContextVar[Actor] = contextvars.ContextVar(
-    "ajanda_actor", default=SYSTEM
-)
+_current_actor: contextvars.ContextVar[Actor] = contextvars.ContextVar("ajanda_actor", default=SYSTEM)
 
 
 def current_actor() -> Actor:

@@ -167,12 +167,14 @@ class Database:
 
     @asynccontextmanager
     async def _bound(self, tx: Tx) -> AsyncIterator[None]:
+        # Piccolo only reads `.connection` from its current transaction, which Tx provides.
+        piccolo_var: Any = self.engine.current_transaction
         token = self._current.set(tx)
-        piccolo_token = self.engine.current_transaction.set(tx)
+        piccolo_token = piccolo_var.set(tx)
         try:
             yield
         finally:
-            self.engine.current_transaction.reset(piccolo_token)
+            piccolo_var.reset(piccolo_token)
             self._current.reset(token)
 
     @staticmethod

@@ -67,9 +67,7 @@ class AjandaSQLiteEngine(SQLiteEngine):
                     self._readers = queue
         return self._readers
 
-    async def run_outside_transaction(
-        self, query: str, args: list[Any] | tuple[Any, ...]
-    ) -> list[Any]:
+    async def run_outside_transaction(self, query: str, args: list[Any] | tuple[Any, ...]) -> list[Any]:
         """Run one autocommit statement on a pooled persistent connection."""
         queue = await self._reader_queue()
         conn = await queue.get()
@@ -79,7 +77,7 @@ class AjandaSQLiteEngine(SQLiteEngine):
         finally:
             queue.put_nowait(conn)
 
-    async def _run_in_new_connection(  # type: ignore[override]
+    async def _run_in_new_connection(
         self,
         query: str,
         args: list[Any] | None = None,
@@ -88,7 +86,7 @@ class AjandaSQLiteEngine(SQLiteEngine):
     ) -> list[Any]:
         return await self.run_outside_transaction(query, args or [])
 
-    async def _run_in_existing_connection(  # type: ignore[override]
+    async def _run_in_existing_connection(
         self,
         connection: aiosqlite.Connection,
         query: str,

@@ -52,12 +52,8 @@ def discover(source: MigrationSource) -> list[Migration]:
     try:
         package = importlib.import_module(source.package)
     except ImportError as err:
-        raise MigrationError(
-            f"{source.app}: cannot import migrations {source.package}: {err}"
-        ) from err
-    names = sorted(
-        info.name for info in pkgutil.iter_modules(package.__path__) if info.name.startswith("m")
-    )
+        raise MigrationError(f"{source.app}: cannot import migrations {source.package}: {err}") from err
+    names = sorted(info.name for info in pkgutil.iter_modules(package.__path__) if info.name.startswith("m"))
     found = []
     for name in names:
         module = importlib.import_module(f"{source.package}.{name}")
@@ -103,9 +99,7 @@ async def migrate(
             try:
                 await migration.module.up(db)
             except Exception as err:
-                raise MigrationError(
-                    f"{migration.app}: migration {migration.name} failed: {err}"
-                ) from err
+                raise MigrationError(f"{migration.app}: migration {migration.name} failed: {err}") from err
             await db.execute(
                 "INSERT INTO ajanda_migration (app, name, applied_at) VALUES (?, ?, ?)",
                 migration.app,

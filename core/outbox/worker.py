@@ -1,7 +1,7 @@
 """The outbox worker: claims due jobs, runs them, retries with exponential backoff.
 
-Claiming sets a lease (`locked_until`); a worker that dies (kill -9, power loss) simply stops renewing
-nothing, and its jobs become claimable again when the lease runs out, so no job is lost. Delivery is
+Claiming sets a lease (`locked_until`); a worker that dies (kill -9, power loss) leaves its claims behind,
+and those jobs become claimable again when the lease runs out, so no job is lost. Delivery is
 therefore at-least-once: handlers make their side effect idempotent (dedupe keys) where running twice
 would matter. On PostgreSQL any number of workers claim with `FOR UPDATE SKIP LOCKED`; on SQLite the
 claim runs inside an IMMEDIATE transaction, which serialises claimers across processes.
@@ -176,9 +176,7 @@ class Worker:
     async def _deregister(self) -> None:
         try:
             async with self.db.transaction():
-                await self.db.execute(
-                    "DELETE FROM ajanda_worker WHERE worker_id = ?", self.worker_id
-                )
+                await self.db.execute("DELETE FROM ajanda_worker WHERE worker_id = ?", self.worker_id)
         except Exception:
             log.debug("could not remove worker heartbeat")
 
@@ -190,7 +188,5 @@ async def workers_alive(context: AppContext, within: float | None = None) -> int
     """Workers whose heartbeat is recent enough to count as alive."""
     window = within or max(3 * HEARTBEAT_EVERY, 3 * context.settings.worker.poll_interval)
     since = datetime.now(UTC) - timedelta(seconds=window)
-    value = await context.db.fetchval(
-        "SELECT COUNT(*) FROM ajanda_worker WHERE seen_at >= ?", since
-    )
+    value = await context.db.fetchval("SELECT COUNT(*) FROM ajanda_worker WHERE seen_at >= ?", since)
     return int(value or 0)

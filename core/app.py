@@ -1,0 +1,88 @@
+"""create_app(settings) -> Litestar: all HTTP wiring in one place."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from types import ModuleType
+from typing import Any
+
+from litestar import Litestar, Router
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+
+from core.admin.routes import CoreAdminController
+from core.config import Settings
+from core.context import AppContext, build_context
+from core.health.routes import healthz
+from core.outbox.worker import Worker
+from core.plugins import core_version
+from core.web.access_log import access_log_middleware
+from core.web.auth import admin_guard
+from core.web.problems import EXCEPTION_HANDLERS
+
+log = logging.getLogger("ajanda.app")
+
+
+def plugin_routers(context: AppContext) -> list[Router]:
+    """Each plugin's routes under /p/<name>/, guarded unless marked public."""
+    routers = []
+    for plugin_name, handlers in context.hooks.per_plugin_sync("register_routes", context=context):
+        routers.append(Router(path=f"/p/{plugin_name}", route_handlers=list(handlers)))
+    return routers
+
+
+def create_app(
+    settings: Settings,
+    *,
+    context: AppContext | None = None,
+    extra_plugins: dict[str, ModuleType] | None = None,
+    run_worker: bool | None = None,
+    migrate_on_start: bool | None = None,
+) -> Litestar:
+    """Build the app. `run_worker` defaults to `[worker] run_in_server`; `migrate_on_start` to SQLite."""
+    ctx = context or build_context(settings, extra_plugins)
+    with_worker = settings.worker.run_in_server if run_worker is None else run_worker
+    migrate = (settings.database.engine == "sqlite") if migrate_on_start is None else migrate_on_start
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await ctx.start(run_migrations=migrate)
+        worker: Worker | None = None
+        task: asyncio.Task[None] | None = None
+        if with_worker:
+            worker = Worker(ctx)
+            task = asyncio.create_task(worker.run_forever(), name="ajanda-worker")
+        try:
+            yield
+        finally:
+            if worker is not None and task is not None:
+                worker.stop()
+                await task
+            await ctx.stop()
+
+    route_handlers: list[Any] = [healthz, CoreAdminController, *plugin_routers(ctx)]
+    app = Litestar(
+        route_handlers=route_handlers,
+        guards=[admin_guard],
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[access_log_middleware] if settings.logging.access_log else [],
+        lifespan=[lifespan],
+        openapi_config=OpenAPIConfig(
+            title="Ajanda",
+            version=core_version(),
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin()],
+            # The API description is public, like the API it describes.
+            openapi_router=Router(
+                path="/schema", route_handlers=[], opt={"public": True}, include_in_schema=False
+            ),
+            use_handler_docstrings=True,
+        ),
+        debug=False,
+        logging_config=None,
+    )
+    app.state.context = ctx
+    return app

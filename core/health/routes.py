@@ -1,0 +1,43 @@
+"""GET /healthz: is the database reachable, is a worker alive, is work piling up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, get
+
+from core.outbox.worker import workers_alive
+from core.plugins import core_version
+from core.web.auth import context_of
+
+
+class JobCounts(msgspec.Struct):
+    due: int
+    running: int
+    dead: int
+
+
+class Health(msgspec.Struct):
+    status: str  # ok | degraded | down
+    database: bool
+    workers_alive: int
+    jobs: JobCounts | None
+    version: str
+
+
+@get("/healthz", opt={"public": True}, operation_id="health", tags=["system"])
+async def healthz(request: Request[Any, Any, Any]) -> Response[Health]:
+    """Database reachable, workers alive, due and dead jobs.
+
+    200 with status `ok` or `degraded` (no worker alive, or dead jobs waiting for someone); 503 when
+    the database cannot be reached.
+    """
+    ctx = context_of(request)
+    version = core_version()
+    if not await ctx.db.ping():
+        return Response(Health("down", False, 0, None, version), status_code=503)
+    counts = await ctx.outbox.counts()
+    alive = await workers_alive(ctx)
+    status = "ok" if alive and counts["dead"] == 0 else "degraded"
+    return Response(Health(status, True, alive, JobCounts(**counts), version))

@@ -1,0 +1,117 @@
+"""The hook dispatcher: modes, policies, timing, isolation and auditing of failures."""
+
+from __future__ import annotations
+
+import types
+from datetime import UTC, datetime
+
+import pytest
+
+from core import BookingSnapshot, PluginMeta, Vetoed, hookimpl
+from core.context import AppContext
+from core.hooks import HookOutsideTransaction
+
+
+def make_plugin(name: str, **impls: object) -> types.ModuleType:
+    module = types.ModuleType(name)
+    module.PLUGIN = PluginMeta(name=name, version="1")  # type: ignore[attr-defined]
+    for hook, fn in impls.items():
+        setattr(module, hook, hookimpl(fn))  # type: ignore[arg-type]
+    return module
+
+
+def booking(status: str = "confirmed") -> BookingSnapshot:
+    now = datetime(2030, 1, 7, 9, tzinfo=UTC)
+    return BookingSnapshot(
+        id=1, status=status, location_id=1, service_ids=(1,), staff_id=1,  # type: ignore[arg-type]
+        customer_id=1, start=now, end=now,
+    )  # fmt: skip
+
+
+async def test_after_commit_hooks_fire_only_after_commit(make_settings, start_context) -> None:
+    seen: list[int] = []
+    plugin = make_plugin("watcher", booking_created=lambda booking: seen.append(booking.id))
+    ctx: AppContext = await start_context(make_settings(plugins={"enabled": ["watcher"]}), {"watcher": plugin})
+
+    with pytest.raises(RuntimeError):
+        async with ctx.db.transaction():
+            await ctx.hooks.call("booking_created", booking=booking())
+            assert seen == []  # deferred, not run inside the transaction
+            raise RuntimeError("rolled back")
+    assert seen == []
+
+    async with ctx.db.transaction():
+        await ctx.hooks.call("booking_created", booking=booking())
+        assert seen == []
+    assert seen == [1]
+
+
+async def test_isolated_failure_is_audited_and_others_still_run(make_settings, start_context) -> None:
+    seen: list[str] = []
+
+    def explode(booking: BookingSnapshot) -> None:
+        raise ValueError("customer +905551112233 not found")  # personal data in the message
+
+    async def record(booking: BookingSnapshot) -> None:
+        seen.append("second")
+
+    first = make_plugin("first", booking_cancelled=explode)
+    second = make_plugin("second", booking_cancelled=record)
+    ctx = await start_context(
+        make_settings(plugins={"enabled": ["first", "second"]}), {"first": first, "second": second}
+    )
+    from core.audit.records import SYSTEM
+
+    await ctx.hooks.call("booking_cancelled", booking=booking("cancelled"), reason=None, by=SYSTEM)
+    assert seen == ["second"]
+    rows = await ctx.db.fetch("SELECT entity, entity_id, action, changes FROM ajanda_audit")
+    assert [(r["entity"], r["entity_id"], r["action"]) for r in rows] == [
+        ("plugin", "first", "hook_failed")
+    ]
+    assert "booking_cancelled" in rows[0]["changes"]
+    assert "+905551112233" not in rows[0]["changes"]
+
+
+async def test_propagating_hook_aborts_and_rolls_back(make_settings, start_context) -> None:
+    def veto(booking: BookingSnapshot, action: str) -> None:
+        raise Vetoed("closed for inventory", field="start")
+
+    ctx = await start_context(
+        make_settings(plugins={"enabled": ["gate"]}), {"gate": make_plugin("gate", booking_validate=veto)}
+    )
+    with pytest.raises(Vetoed, match="inventory"):
+        async with ctx.db.transaction():
+            await ctx.outbox.enqueue("test.kind")
+            await ctx.hooks.call("booking_validate", booking=booking(), action="create")
+    assert await ctx.db.fetchval("SELECT COUNT(*) FROM ajanda_job") == 0
+
+
+async def test_in_transaction_hook_refuses_to_run_outside_one(context: AppContext) -> None:
+    with pytest.raises(HookOutsideTransaction):
+        await context.hooks.call("booking_validate", booking=booking(), action="create")
+
+
+async def test_call_order_sync_and_async_and_context_injection(make_settings, start_context) -> None:
+    order: list[str] = []
+
+    def one(booking: BookingSnapshot, context: AppContext) -> str:
+        order.append("one")
+        assert context is not None
+        return "one"
+
+    async def two(booking: BookingSnapshot) -> str:
+        order.append("two")
+        return "two"
+
+    ctx = await start_context(
+        make_settings(plugins={"enabled": ["one", "two"]}),
+        {"one": make_plugin("one", booking_completed=one), "two": make_plugin("two", booking_completed=two)},
+    )
+    # pluggy calls the last registered first.
+    assert await ctx.hooks.call("booking_completed", booking=booking("completed")) == ["two", "one"]
+    assert order == ["two", "one"]
+
+
+async def test_unknown_arguments_are_rejected(context: AppContext) -> None:
+    with pytest.raises(TypeError, match="booking_no_show"):
+        await context.hooks.call("booking_no_show", booking=booking(), extra=1)
