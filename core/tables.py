@@ -1,6 +1,34 @@
 """Every Piccolo table the core owns, bound to the app's engine at start-up."""
 
 from core.audit.tables import AuditEntry
+from core.customers.tables import Customer
 from core.outbox.tables import Job, WorkerHeartbeat
+from core.scheduling.tables import (
+    Closure,
+    Location,
+    Resource,
+    Service,
+    ServiceLocation,
+    ServiceResource,
+    Staff,
+    StaffException,
+    StaffLocation,
+    WorkingHours,
+)
 
-CORE_TABLES: tuple[type, ...] = (AuditEntry, Job, WorkerHeartbeat)
+CORE_TABLES: tuple[type, ...] = (
+    AuditEntry,
+    Job,
+    WorkerHeartbeat,
+    Location,
+    Staff,
+    StaffLocation,
+    Resource,
+    Service,
+    ServiceLocation,
+    ServiceResource,
+    WorkingHours,
+    StaffException,
+    Closure,
+    Customer,
+)

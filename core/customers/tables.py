@@ -1,0 +1,19 @@
+"""Customer cards. Contact data is stored encrypted; `*_idx` columns are blind indexes for lookups."""
+
+from piccolo.columns import Text, Timestamptz, Varchar
+from piccolo.table import Table
+
+
+class Customer(Table, tablename="customer"):
+    name = Varchar(length=200)
+    phone_enc = Text(null=True, default=None)
+    phone_idx = Varchar(length=40, null=True, default=None)
+    email_enc = Text(null=True, default=None)
+    email_idx = Varchar(length=40, null=True, default=None)
+    notes_enc = Text(null=True, default=None)
+    language = Varchar(length=5, default="tr")
+    preferred_channel = Varchar(length=20, null=True, default=None)
+    tags = Text(default="[]")  # JSON list
+    source = Varchar(length=20, default="staff")  # web | staff | api | import | demo
+    created_at = Timestamptz()
+    updated_at = Timestamptz()

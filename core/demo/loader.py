@@ -1,0 +1,182 @@
+"""The demo business: a beauty salon in Istanbul, loaded into an empty database.
+
+It exercises what the scheduling model can express: staff with different skills, services with
+buffers, preparation and deposits, rooms that services need, weekly hours with breaks, public
+holidays, and customers with encrypted contact data.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from core.customers.tables import Customer
+from core.privacy.crypto import FieldCipher
+from core.scheduling.tables import (
+    Closure,
+    Location,
+    Resource,
+    Service,
+    ServiceLocation,
+    ServiceResource,
+    Staff,
+    StaffLocation,
+    WorkingHours,
+)
+
+if TYPE_CHECKING:
+    from piccolo.table import Table
+
+    from core.context import AppContext
+
+
+async def _insert(row: Table) -> int:
+    await row.save()
+    return int(row.id)  # type: ignore[attr-defined]
+
+
+STAFF = [
+    ("Ayşe Demir", ["haircut", "colour"], "#db2777"),
+    ("Mehmet Kaya", ["haircut", "beard"], "#2563eb"),
+    ("Zeynep Arslan", ["skincare", "laser"], "#059669"),
+    ("Elif Şahin", ["nails", "skincare"], "#d97706"),
+]
+
+ROOMS = [("Lazer Odası", "room", 1), ("Cilt Bakım Odası", "room", 1)]
+
+# name, category, minutes, buffer before/after, prep, cleanup, price, deposit, skill, room, recall days
+SERVICES: list[dict[str, Any]] = [
+    dict(name="Kadın Saç Kesimi", category="Saç", duration_min=45, buffer_after_min=10,
+         price="650", required_skill="haircut"),
+    dict(name="Erkek Saç Kesimi", category="Saç", duration_min=30, buffer_after_min=5,
+         price="400", required_skill="haircut"),
+    dict(name="Saç Boyama", category="Saç", duration_min=90, prep_min=10, cleanup_min=15,
+         price="1800", deposit_kind="percent", deposit_value="20", required_skill="colour"),
+    dict(name="Sakal Tıraşı", category="Saç", duration_min=20, price="250", required_skill="beard"),
+    dict(name="Cilt Bakımı", category="Cilt", duration_min=60, buffer_before_min=5, cleanup_min=10,
+         price="1200", required_skill="skincare", room="Cilt Bakım Odası", recall_days=30),
+    dict(name="Lazer Epilasyon", category="Cilt", duration_min=45, prep_min=5, cleanup_min=10,
+         price="1500", deposit_kind="fixed", deposit_value="300", required_skill="laser",
+         room="Lazer Odası", recall_days=42),
+    dict(name="Manikür", category="Tırnak", duration_min=40, buffer_after_min=5, price="450",
+         required_skill="nails"),
+]  # fmt: skip
+
+# Mon-Fri 09:00-19:00 with a lunch break, Saturday 10:00-17:00, Sunday closed.
+WEEK = {wd: ("09:00", "19:00", [["13:00", "14:00"]]) for wd in range(5)} | {5: ("10:00", "17:00", [])}
+
+# Turkey's fixed-date public holidays (month, day, name).
+HOLIDAYS = [
+    (1, 1, "Yılbaşı"),
+    (4, 23, "Ulusal Egemenlik ve Çocuk Bayramı"),
+    (5, 1, "Emek ve Dayanışma Günü"),
+    (5, 19, "Atatürk'ü Anma, Gençlik ve Spor Bayramı"),
+    (7, 15, "Demokrasi ve Milli Birlik Günü"),
+    (8, 30, "Zafer Bayramı"),
+    (10, 29, "Cumhuriyet Bayramı"),
+]
+
+CUSTOMERS = [
+    ("Selin Yıldız", "+905321110001", "selin.yildiz@example.com", "tr", ["vip"]),
+    ("Can Öztürk", "+905321110002", "can.ozturk@example.com", "tr", []),
+    ("Deniz Aydın", "+905321110003", None, "tr", ["laser-package"]),
+    ("Ece Koç", "+905321110004", "ece.koc@example.com", "tr", []),
+    ("Burak Çelik", "+905321110005", "burak.celik@example.com", "tr", ["beard-club"]),
+    ("Merve Kılıç", "+905321110006", "merve.kilic@example.com", "tr", []),
+    ("Emily Clarke", "+447700900123", "emily.clarke@example.com", "en", []),
+    ("Hakan Yılmaz", "+905321110008", None, "tr", ["win-back"]),
+]
+
+
+def upcoming_holidays(today: date) -> list[tuple[date, str]]:
+    """Each fixed-date holiday's next occurrence on or after today."""
+    out = []
+    for month, day, name in HOLIDAYS:
+        when = date(today.year, month, day)
+        if when < today:
+            when = date(today.year + 1, month, day)
+        out.append((when, name))
+    return sorted(out)
+
+
+async def load_demo(context: AppContext) -> str:
+    """Load the demo business; refuse when the database already holds a business."""
+    db = context.db
+    audit = context.audit
+    cipher = FieldCipher(context.settings.security.data_key.reveal())
+    now = datetime.now(UTC)
+    async with db.transaction():
+        if await Location.count() > 0:
+            return "demo not loaded: the database already has locations"
+        location = await _insert(
+            Location(
+                name="Ajanda Güzellik Salonu - Kadıköy",
+                address="Caferağa Mah. Moda Cad. No: 1, Kadıköy, İstanbul",
+                timezone="Europe/Istanbul",
+            )
+        )
+        await audit.record("location", location, "created", {"name": "Kadıköy (demo)"})
+
+        rooms: dict[str, int] = {}
+        for name, kind, capacity in ROOMS:
+            rid = await _insert(Resource(location=location, name=name, kind=kind, capacity=capacity))
+            rooms[name] = rid
+            await audit.record("resource", rid, "created", {"name": name, "capacity": capacity})
+
+        for name, skills, colour in STAFF:
+            sid = await _insert(Staff(name=name, skills=json.dumps(skills), colour=colour))
+            await _insert(StaffLocation(staff=sid, location=location))
+            for weekday, (start, end, breaks) in WEEK.items():
+                await WorkingHours.insert(
+                    WorkingHours(
+                        staff=sid,
+                        location=location,
+                        weekday=weekday,
+                        start_time=start,
+                        end_time=end,
+                        breaks=json.dumps(breaks),
+                    )
+                )
+            await audit.record("staff", sid, "created", {"name": name, "skills": skills})
+
+        for spec in SERVICES:
+            fields = dict(spec)
+            room = fields.pop("room", None)
+            for money in ("price", "deposit_value"):
+                if money in fields:
+                    fields[money] = Decimal(fields[money])
+            svc = await _insert(Service(currency=context.settings.business.currency, **fields))
+            await _insert(ServiceLocation(service=svc, location=location))
+            if room:
+                await _insert(ServiceResource(service=svc, resource=rooms[room]))
+            await audit.record("service", svc, "created", {"name": fields["name"]})
+
+        for day, name in upcoming_holidays(now.date()):
+            await _insert(Closure(location=None, day=day, name=name))
+        await audit.record("closure", "all", "created", {"holidays": len(HOLIDAYS)})
+
+        for name, phone, email, language, tags in CUSTOMERS:
+            cid = await _insert(
+                Customer(
+                    name=name,
+                    phone_enc=cipher.encrypt(phone, "customer.phone"),
+                    phone_idx=cipher.blind_index(phone, "customer.phone"),
+                    email_enc=cipher.encrypt(email, "customer.email"),
+                    email_idx=cipher.blind_index(email, "customer.email") if email else None,
+                    language=language,
+                    tags=json.dumps(tags),
+                    source="demo",
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            await audit.record(
+                "customer", cid, "created", {"name": name, "phone": phone, "email": email},
+                personal=("name", "phone", "email"),
+            )  # fmt: skip
+    return (
+        f"demo business loaded: 1 location, {len(STAFF)} staff, {len(SERVICES)} services, "
+        f"{len(ROOMS)} rooms, {len(HOLIDAYS)} public holidays, {len(CUSTOMERS)} customers"
+    )
