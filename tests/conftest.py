@@ -113,3 +113,17 @@ def admin_headers(settings: Settings) -> dict[str, str]:
     token = settings.security.admin_token
     assert token is not None
     return {"Authorization": f"Bearer {token.reveal()}"}
+
+
+def api_client(context: AppContext) -> Any:
+    """An HTTP client for an app around an already started context, in the test's own event loop.
+
+    (Litestar's test clients run the app in a portal thread with its own loop, which asyncpg's pool,
+    created in the test's loop, cannot be used from.)
+    """
+    import httpx
+
+    from core.app import create_app
+
+    app = create_app(context.settings, context=context, run_worker=False, migrate_on_start=False)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1")

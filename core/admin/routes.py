@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 
 from core.audit.log import verify
 from core.errors import Conflict, NotFound
@@ -51,8 +51,10 @@ class JobRow(msgspec.Struct):
 
 
 JobStatus = Annotated[
-    str | None, Parameter(pattern="^(pending|running|done|dead)$", description="pending, running, done, dead")
+    str | None,
+    QueryParameter(pattern="^(pending|running|done|dead)$", description="pending, running, done, dead"),
 ]
+Limit = Annotated[int, QueryParameter(ge=1, le=500)]
 
 
 class CoreAdminController(Controller):
@@ -73,10 +75,10 @@ class CoreAdminController(Controller):
     async def audit(
         self,
         request: Request[Any, Any, Any],
-        entity: str | None = None,
-        entity_id: str | None = None,
-        before_seq: int | None = None,
-        limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
+        entity: FromQuery[str | None] = None,
+        entity_id: FromQuery[str | None] = None,
+        before_seq: FromQuery[int | None] = None,
+        limit: Limit = 100,
     ) -> list[AuditRow]:
         """Audit rows, newest first; filter by entity and id, page with `before_seq`."""
         ctx = context_of(request)
@@ -120,7 +122,7 @@ class CoreAdminController(Controller):
         self,
         request: Request[Any, Any, Any],
         status: JobStatus = None,
-        limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
+        limit: Limit = 100,
     ) -> list[JobRow]:
         """Outbox jobs, newest first, optionally by status."""
         ctx = context_of(request)
@@ -129,7 +131,7 @@ class CoreAdminController(Controller):
         return [_job_row(r) for r in rows]
 
     @post("/jobs/{job_id:int}/retry", operation_id="admin_job_retry", status_code=200)
-    async def retry(self, request: Request[Any, Any, Any], job_id: int) -> JobRow:
+    async def retry(self, request: Request[Any, Any, Any], job_id: FromPath[int]) -> JobRow:
         """Give a dead job a fresh set of attempts, now."""
         ctx = context_of(request)
         async with ctx.db.transaction():
