@@ -234,6 +234,19 @@ def problems(value: Any, typ: Any, path: str = "") -> list[str]:
         for key, item in value.items():
             if key in fields:
                 found.extend(problems(item, fields[key].type, _join(path, key)))
+        if found and not any(f.required and n not in value for n, f in fields.items()):
+            # Whole-section checks (__post_init__) still run on the keys that passed on their own.
+            passed = {
+                k: v for k, v in value.items()
+                if k in fields and not any(p.startswith(_join(path, k)) for p in found)
+            }  # fmt: skip
+            try:
+                msgspec.convert(passed, typ, dec_hook=_dec_hook)
+            except msgspec.ValidationError as err:
+                extra = _format_msgspec_error(err, path)
+                repeated = any(extra.split(": ", 1)[0] == p.split(": ", 1)[0] for p in found)
+                if not repeated and "missing required field" not in extra:
+                    found.append(extra)
         if found:
             return found
     try:

@@ -48,10 +48,14 @@ class AppContext:
     async def migrate(self, progress: Callable[[Migration], None] | None = None) -> list[Migration]:
         return await migrate(self.db, self.migration_sources(), progress)
 
-    async def start(self, run_migrations: bool = False) -> None:
-        """Open the database, optionally migrate, then let plugins start."""
+    async def open(self) -> None:
+        """Open the database and bind every table to it, without starting plugins (CLI work)."""
         await self.db.open()
         self.db.bind([*CORE_TABLES, *self.plugins.tables()])
+
+    async def start(self, run_migrations: bool = False) -> None:
+        """Open the database, optionally migrate, then let plugins start."""
+        await self.open()
         if run_migrations:
             await self.migrate()
         self.job_handlers = self._collect_job_handlers()

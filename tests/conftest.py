@@ -60,9 +60,7 @@ def secrets_() -> dict[str, str]:
 
 
 @pytest.fixture
-def make_settings(
-    tmp_path: Path, database_url: str, secrets_: dict[str, str]
-) -> Callable[..., Settings]:
+def make_settings(tmp_path: Path, database_url: str, secrets_: dict[str, str]) -> Callable[..., Settings]:
     """Settings on the test database; keyword sections override the defaults."""
 
     def make(**sections: Any) -> Settings:

@@ -77,7 +77,9 @@ async def test_concurrent_writers_keep_one_unbroken_chain(context: AppContext) -
     assert result.ok and result.checked == 60
 
 
-async def test_audit_jsonl_sink_receives_committed_events(make_settings, start_context, tmp_path: Path) -> None:
+async def test_audit_jsonl_sink_receives_committed_events(
+    make_settings, start_context, tmp_path: Path
+) -> None:
     target = tmp_path / "audit.jsonl"
     ctx = await start_context(
         make_settings(plugins={"enabled": ["audit_jsonl"]}, plugin={"audit_jsonl": {"path": str(target)}})

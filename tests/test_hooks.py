@@ -31,7 +31,9 @@ def booking(status: str = "confirmed") -> BookingSnapshot:
 async def test_after_commit_hooks_fire_only_after_commit(make_settings, start_context) -> None:
     seen: list[int] = []
     plugin = make_plugin("watcher", booking_created=lambda booking: seen.append(booking.id))
-    ctx: AppContext = await start_context(make_settings(plugins={"enabled": ["watcher"]}), {"watcher": plugin})
+    ctx: AppContext = await start_context(
+        make_settings(plugins={"enabled": ["watcher"]}), {"watcher": plugin}
+    )
 
     with pytest.raises(RuntimeError):
         async with ctx.db.transaction():
@@ -65,9 +67,7 @@ async def test_isolated_failure_is_audited_and_others_still_run(make_settings, s
     await ctx.hooks.call("booking_cancelled", booking=booking("cancelled"), reason=None, by=SYSTEM)
     assert seen == ["second"]
     rows = await ctx.db.fetch("SELECT entity, entity_id, action, changes FROM ajanda_audit")
-    assert [(r["entity"], r["entity_id"], r["action"]) for r in rows] == [
-        ("plugin", "first", "hook_failed")
-    ]
+    assert [(r["entity"], r["entity_id"], r["action"]) for r in rows] == [("plugin", "first", "hook_failed")]
     assert "booking_cancelled" in rows[0]["changes"]
     assert "+905551112233" not in rows[0]["changes"]
 

@@ -140,7 +140,7 @@ def with_context(settings: Settings, work: Callable[[Any], Awaitable[T]], start:
             if start:
                 await ctx.start()
             else:
-                await ctx.db.open()
+                await ctx.open()
             return await work(ctx)
         finally:
             await ctx.stop()
@@ -185,7 +185,7 @@ def serve(config_path: str | None, host: str | None, port: int | None, demo: boo
     ctx = build_context(settings)
 
     async def prepare() -> None:
-        await ctx.db.open()
+        await ctx.open()
         try:
             if settings.database.engine == "sqlite":
                 await ctx.migrate(lambda m: click.echo(f"applying {m.app}:{m.name}", err=True))
