@@ -115,3 +115,82 @@ async def test_call_order_sync_and_async_and_context_injection(make_settings, st
 async def test_unknown_arguments_are_rejected(context: AppContext) -> None:
     with pytest.raises(TypeError, match="booking_no_show"):
         await context.hooks.call("booking_no_show", booking=booking(), extra=1)
+
+
+LIFECYCLE_CALLS = {
+    "booking_created": {"booking": booking()},
+    "booking_confirmed": {"booking": booking()},
+    "booking_rescheduled": {"booking": booking(), "previous": booking()},
+    "booking_completed": {"booking": booking("completed")},
+    "booking_no_show": {"booking": booking("no_show")},
+}
+
+
+@pytest.mark.parametrize("hook", sorted(LIFECYCLE_CALLS))
+async def test_booking_hooks_reach_plugins_after_commit(hook: str, make_settings, start_context) -> None:
+    got: list[object] = []
+    plugin = make_plugin("listener", **{hook: lambda booking: got.append(booking.id)})
+    ctx = await start_context(make_settings(plugins={"enabled": ["listener"]}), {"listener": plugin})
+    async with ctx.db.transaction():
+        await ctx.hooks.call(hook, **LIFECYCLE_CALLS[hook])
+        assert got == []
+    assert got == [1]
+
+
+async def test_customer_hooks_validate_in_transaction_and_notify_after(make_settings, start_context) -> None:
+    from core import CustomerSnapshot
+
+    events: list[str] = []
+
+    def customer_validate(customer: CustomerSnapshot, action: str) -> None:
+        if customer.name == "":
+            raise Vetoed("a customer needs a name", field="name")
+        events.append(f"validate:{action}")
+
+    ctx = await start_context(
+        make_settings(plugins={"enabled": ["crm"]}),
+        {
+            "crm": make_plugin(
+                "crm",
+                customer_validate=customer_validate,
+                customer_created=lambda customer: events.append("created"),
+                customer_updated=lambda customer, changed: events.append(f"updated:{','.join(changed)}"),
+                customer_merged=lambda customer, merged_ids: events.append(f"merged:{merged_ids}"),
+            )
+        },
+    )
+    card = CustomerSnapshot(id=5, name="Ayşe")
+    async with ctx.db.transaction():
+        await ctx.hooks.call("customer_validate", customer=card, action="create")
+        await ctx.hooks.call("customer_created", customer=card)
+        await ctx.hooks.call("customer_updated", customer=card, changed=("phone",))
+        await ctx.hooks.call("customer_merged", customer=card, merged_ids=(6, 7))
+        assert events == ["validate:create"]
+    assert events == ["validate:create", "created", "updated:phone", "merged:(6, 7)"]
+    with pytest.raises(Vetoed, match="needs a name"):
+        async with ctx.db.transaction():
+            await ctx.hooks.call(
+                "customer_validate", customer=CustomerSnapshot(id=0, name=""), action="update"
+            )
+
+
+async def test_startup_and_shutdown_hooks_run_once_each(make_settings) -> None:
+    from core.context import build_context
+
+    calls: list[str] = []
+
+    async def startup(context: AppContext) -> None:
+        calls.append("startup")
+
+    def shutdown(context: AppContext) -> None:
+        calls.append("shutdown")
+        raise RuntimeError("isolated: shutting down continues")
+
+    ctx = build_context(
+        make_settings(plugins={"enabled": ["life"]}),
+        {"life": make_plugin("life", startup=startup, shutdown=shutdown)},
+    )
+    await ctx.start(run_migrations=True)
+    assert calls == ["startup"]
+    await ctx.stop()
+    assert calls == ["startup", "shutdown"]
