@@ -48,3 +48,40 @@ def test_migrate_and_demo_on_embedded_defaults(tmp_path) -> None:
     assert "demo business loaded" in demo.stdout, demo.stderr
     data = (tmp_path / "var" / "ajanda.sqlite3").read_bytes()
     assert b"+905321110001" not in data and b"selin.yildiz@example.com" not in data
+
+
+def test_serve_with_demo_on_embedded_defaults(tmp_path) -> None:
+    """`serve --demo` with no config: migrates SQLite, loads the demo, serves HTTP and runs a worker."""
+    import json
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "cli.py"), "serve", "--demo", "--port", str(port)],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        health = None
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                    health = json.load(response)
+                if health["workers_alive"]:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.2)
+        assert health is not None and health["database"] is True and health["workers_alive"] == 1
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=20)
+    assert "embedded defaults" in output
+    assert "demo business loaded" in output
+    # uvicorn re-raises SIGTERM after a graceful shutdown; the worker's last words prove the grace.
+    assert server.returncode in (0, -15)
+    assert "stopped" in output and "Application shutdown complete" in output
