@@ -1,7 +1,8 @@
 """AppContext: everything one Ajanda instance owns (settings, database, plugins, hooks, audit, outbox).
 
-There is no module-global state: the HTTP app, the worker and the CLI each build a context, so tests can
-run several side by side with different plugins.
+There is no module-global state of Ajanda's own: the HTTP app, the worker and the CLI each build a
+context, so tests can run several side by side with different plugins. (Piccolo binds its engine to the
+table classes, so contexts open at the same time in one process must share one database.)
 """
 
 from __future__ import annotations
@@ -50,8 +51,8 @@ class AppContext:
 
     async def open(self) -> None:
         """Open the database and bind every table to it, without starting plugins (CLI work)."""
-        await self.db.open()
         self.db.bind([*CORE_TABLES, *self.plugins.tables()])
+        await self.db.open()
 
     async def start(self, run_migrations: bool = False) -> None:
         """Open the database, optionally migrate, then let plugins start."""

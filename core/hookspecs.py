@@ -89,7 +89,10 @@ def register_job_handlers() -> dict[str, JobHandler] | None:
     """Return `{job kind: handler}` for outbox jobs this plugin runs.
 
     A handler receives `(payload, context)`; raising means the attempt failed and will be retried
-    with backoff. Kinds are global: prefix them with the plugin name.
+    with backoff. Kinds are global: prefix them with the plugin name. Delivery is at-least-once (a
+    worker killed mid-job leaves it to be claimed again when its lease expires), so make side
+    effects idempotent. A coroutine handler is cancelled after 0.8 x `[worker] lease` seconds and
+    the attempt counts as failed; keep jobs short or raise the lease.
     """
 
 

@@ -237,5 +237,12 @@ def load_plugins(settings: Settings, extra: dict[str, ModuleType] | None = None)
         pm.check_pending()
     except pluggy.PluginValidationError as err:
         plugin_name = pm.get_name(err.plugin) or "?"
-        raise PluginError(plugin_name, f"hook implementation without a spec: {err}") from err
+        unknown = sorted(
+            caller.name for caller in pm.hook.__dict__.values()
+            if isinstance(caller, pluggy.HookCaller) and caller.spec is None
+            and any(impl.plugin_name == plugin_name for impl in caller.get_hookimpls())
+        )  # fmt: skip
+        raise PluginError(
+            plugin_name, f"implements unknown hook(s) {', '.join(unknown) or '?'} (no such hookspec)"
+        ) from err
     return plugin_set

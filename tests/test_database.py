@@ -97,3 +97,16 @@ async def test_piccolo_queries_run_inside_our_transaction(context: AppContext) -
             assert await Job.count().where(Job.dedupe_key == "x") == 1
             raise LookupError
     assert await Job.count() == 0
+
+
+async def test_a_second_open_database_cannot_steal_the_tables(make_settings, start_context, tmp_path) -> None:
+    """Piccolo binds engines to table classes: a context on another database must not redirect them."""
+    from core.errors import AjandaError
+
+    first = await start_context(make_settings())
+    other = make_settings(database={"url": f"sqlite:///{tmp_path / 'other.sqlite3'}"})
+    with pytest.raises(AjandaError, match="one process serves one database"):
+        await start_context(other)
+    await first.stop()
+    second = await start_context(other)  # once the first is closed, the tables may move
+    assert second.db.url.endswith("other.sqlite3")

@@ -335,14 +335,20 @@ def add_plugin_commands(group: click.Group, argv: list[str]) -> None:
     from core.plugins import load_plugins
 
     config_path = None
-    if "--config" in argv:
-        index = argv.index("--config")
-        config_path = argv[index + 1] if index + 1 < len(argv) else None
+    for index, arg in enumerate(argv):
+        if arg == "--config" and index + 1 < len(argv):
+            config_path = argv[index + 1]
+        elif arg.startswith("--config="):
+            config_path = arg.split("=", 1)[1]
     try:
         settings = settings_for(config_path, allow_embedded=False)
     except ConfigError:
-        return  # commands that need a config report the problem themselves
+        if argv and argv[0] not in group.commands and not argv[0].startswith("-"):
+            raise  # a plugin command was asked for; say why it is not available
+        return  # built-in commands report their own config problems
     plugin_set = load_plugins(settings)
+    # Plugin commands find the loaded settings and plugins in click's context object.
+    group.context_settings["obj"] = {"settings": settings, "plugins": plugin_set}
     Hooks(plugin_set.pm).call_sync("register_cli_commands", cli=group)
 
 
@@ -350,6 +356,11 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     try:
         add_plugin_commands(cli, args)
+    except ConfigError as err:
+        where = f"{err.source}: " if err.source else ""
+        for problem in err.problems:
+            click.echo(f"error: {where}{problem}", err=True)
+        sys.exit(1)
     except AjandaError as err:
         # A broken plugin must not hide the built-in commands (e.g. `config check` to diagnose it).
         if args and args[0] not in ("config", "init", "--help", "-h", "--version"):

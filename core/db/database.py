@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from core.config import Settings
 from core.db.engines import AjandaPostgresEngine, AjandaSQLiteEngine
+from core.errors import AjandaError
 
 log = logging.getLogger("ajanda.db")
 
@@ -93,9 +94,28 @@ class Database:
         await self.engine.close()
 
     def bind(self, tables: Sequence[type]) -> None:
-        """Point Piccolo tables at this engine (Piccolo keeps the engine on the table class)."""
+        """Point Piccolo tables at this engine.
+
+        Piccolo keeps the engine on the table class, so within one process every open Database must be
+        on the same database for Piccolo queries to be right; binding a second, different one while
+        the first is open is refused rather than silently sending queries to the wrong database.
+        """
+        url = self.settings.database.url.reveal()
+        for table in tables:
+            bound = table._meta._db  # type: ignore[attr-defined]
+            other = getattr(bound, "ajanda_owner", None)
+            if other is not None and other is not self and other._is_open and other.url != url:
+                raise AjandaError(
+                    f"table {table._meta.tablename} is bound to another open database; "  # type: ignore[attr-defined]
+                    "one process serves one database"
+                )
+        self.engine.ajanda_owner = self  # type: ignore[union-attr]
         for table in tables:
             table._meta.db = self.engine  # type: ignore[attr-defined]
+
+    @property
+    def url(self) -> str:
+        return self.settings.database.url.reveal()
 
     @property
     def current_tx(self) -> Tx | None:

@@ -70,20 +70,22 @@ class Worker:
         lease_until = now + timedelta(seconds=self.config.lease)
         lock = " FOR UPDATE SKIP LOCKED" if self.db.kind == "postgres" else ""
         async with self.db.transaction():
-            return await self.db.fetch(
+            rows = await self.db.fetch(
                 "UPDATE ajanda_job SET status = 'running', locked_by = ?, locked_until = ?,"
                 " attempts = attempts + 1"
                 " WHERE id IN (SELECT id FROM ajanda_job"
                 "  WHERE (status = 'pending' AND run_at <= ?)"
                 "     OR (status = 'running' AND locked_until <= ?)"
                 f"  ORDER BY run_at, id LIMIT ?{lock})"
-                " RETURNING id, kind, payload, attempts, max_attempts",
+                " RETURNING id, kind, payload, attempts, max_attempts, run_at",
                 self.worker_id,
                 lease_until,
                 now,
                 now,
                 limit or self.config.batch_size,
             )
+        # UPDATE ... RETURNING does not keep the subquery's order on PostgreSQL: oldest due first.
+        return sorted(rows, key=lambda r: (r["run_at"], r["id"]))
 
     async def run_job(self, job: Any) -> bool:
         """Run one claimed job; True when it succeeded."""
