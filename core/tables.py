@@ -1,6 +1,7 @@
 """Every Piccolo table the core owns, bound to the app's engine at start-up."""
 
 from core.audit.tables import AuditEntry
+from core.bookings.tables import Booking, BookingChange, Occupancy
 from core.customers.tables import Customer
 from core.outbox.tables import Job, WorkerHeartbeat
 from core.scheduling.tables import (
@@ -31,4 +32,7 @@ CORE_TABLES: tuple[type, ...] = (
     StaffException,
     Closure,
     Customer,
+    Booking,
+    BookingChange,
+    Occupancy,
 )

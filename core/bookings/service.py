@@ -1,0 +1,421 @@
+"""The booking lifecycle: create, confirm, reschedule, cancel, complete, no-show, expire holds.
+
+Each transition runs in one write transaction that checks availability (for a friendly answer and
+alternatives), writes the booking and its occupancy rows (the database refuses overlaps, whatever the
+application thought), records history and audit rows, and fires the in-transaction validation hook;
+the after-commit hooks fire only once it has committed.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal
+
+from core.audit.records import Actor, current_actor
+from core.bookings.snapshot import BookingSnapshot, BookingStatus
+from core.errors import Conflict, FieldError, NotFound
+from core.scheduling.availability import Slot, find_slots, from_minutes, to_minutes
+from core.scheduling.loader import ServiceInfo, load_availability, load_service, qualified_staff
+
+if TYPE_CHECKING:
+    from core.context import AppContext
+
+ACTIVE = ("pending", "confirmed")
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "confirm": ("pending",),
+    "cancel": ("pending", "confirmed"),
+    "complete": ("confirmed",),
+    "no_show": ("confirmed",),
+    "reschedule": ("pending", "confirmed"),
+}
+
+
+class SlotTaken(Conflict):
+    """The requested time is not (or no longer) free."""
+
+
+def _is_overlap_violation(err: BaseException) -> bool:
+    if isinstance(err, sqlite3.IntegrityError):
+        return "occupancy_overlap" in str(err)
+    return getattr(err, "sqlstate", None) == "23P01"  # PostgreSQL exclusion_violation
+
+
+def utc_minute(moment: datetime) -> datetime:
+    """UTC, whole minutes: every stored booking time has this exact form (SQLite compares text)."""
+    if moment.tzinfo is None:
+        raise FieldError("start", "must include a UTC offset, e.g. 2030-01-07T09:00:00+03:00")
+    return moment.astimezone(UTC).replace(second=0, microsecond=0)
+
+
+@dataclass
+class NewBooking:
+    service_id: int
+    start: datetime
+    staff_id: int | None = None
+    customer_id: int | None = None
+    location_id: int | None = None
+    source: Literal["web", "staff", "api"] = "api"
+    hold_minutes: int | None = None  # pending with a hold (e.g. waiting for a deposit)
+    notes: str | None = None
+
+
+def snapshot(row: Any, service_ids: tuple[int, ...] | None = None) -> BookingSnapshot:
+    return BookingSnapshot(
+        id=int(row["id"]),
+        status=row["status"],
+        location_id=int(row["location"]),
+        service_ids=service_ids or (int(row["service"]),),
+        staff_id=int(row["staff"]) if row["staff"] is not None else None,
+        customer_id=int(row["customer"]) if row["customer"] is not None else None,
+        start=row["start_at"],
+        end=row["end_at"],
+        source=row["source"],
+        price=str(row["price"]),
+        currency=row["currency"],
+        deposit_due=str(row["deposit_due"]),
+    )
+
+
+BOOKING_COLUMNS = (
+    "id, location, service, staff, customer, status, start_at, end_at, hold_expires_at, source,"
+    " price, currency, deposit_due"
+)
+
+
+class BookingService:
+    def __init__(self, context: AppContext) -> None:
+        self.ctx = context
+        self.db = context.db
+
+    # ---------------------------------------------------------------------------------------------
+    async def slots(
+        self,
+        service: ServiceInfo,
+        location_id: int,
+        first: datetime,
+        last: datetime,
+        staff_id: int | None = None,
+        now: datetime | None = None,
+        exclude_booking: int | None = None,
+    ) -> tuple[Any, list[Slot]]:
+        """Free slots for local days covering [first, last] (dates in the location's zone)."""
+        now = now or datetime.now(UTC)
+        staff = await qualified_staff(self.db, service, location_id, staff_id)
+        data = await load_availability(
+            self.db, service, location_id, first.date(), last.date(), staff, now, exclude_booking
+        )
+        found = find_slots(
+            data.calendars,
+            service.rule,
+            data.days,
+            data.zone,
+            data.closed,
+            to_minutes(now),
+            data.resource_busy,
+        )
+        return data.zone, found
+
+    def _location_for(self, service: ServiceInfo, location_id: int | None) -> int:
+        if location_id is not None:
+            if location_id not in service.location_ids:
+                raise FieldError("location", "this service is not offered at this location")
+            return location_id
+        if len(service.location_ids) == 1:
+            return service.location_ids[0]
+        if not service.location_ids:
+            raise FieldError("service", "this service is not offered at any location")
+        raise FieldError("location", "required: this service is offered at several locations")
+
+    async def _alternatives(
+        self, service: ServiceInfo, location_id: int, start: datetime, staff_id: int | None, limit: int = 5
+    ) -> list[dict[str, Any]]:
+        """Nearest free slots around the asked time (same and next days), least busy staff first."""
+        zone, found = await self.slots(
+            service, location_id, start - timedelta(days=1), start + timedelta(days=7), staff_id
+        )
+        target = to_minutes(start)
+        nearest = sorted(found, key=lambda s: (abs(s.start - target), -len(s.staff)))[:limit]
+        return [
+            {
+                "start": from_minutes(s.start).astimezone(zone).isoformat(),
+                "end": from_minutes(s.end).astimezone(zone).isoformat(),
+                "staff": list(s.staff),
+            }
+            for s in sorted(nearest, key=lambda s: s.start)
+        ]
+
+    async def _pick_staff(self, candidates: tuple[int, ...], start: datetime, zone: Any) -> int:
+        """Spread the load: fewest bookings that local day, then the one booked least recently."""
+        if len(candidates) == 1:
+            return candidates[0]
+        local = start.astimezone(zone)
+        day_start = local.replace(hour=0, minute=0).astimezone(UTC)
+        day_end = (local.replace(hour=0, minute=0) + timedelta(days=1)).astimezone(UTC)
+        marks = ", ".join("?" for _ in candidates)
+        rows = await self.db.fetch(
+            f"SELECT staff, COUNT(*) AS n, MAX(created_at) AS last FROM booking WHERE staff IN ({marks})"
+            " AND status IN ('pending', 'confirmed', 'completed') AND start_at >= ? AND start_at < ?"
+            " GROUP BY staff",
+            *candidates,
+            day_start,
+            day_end,
+        )
+        load = {int(r["staff"]): (int(r["n"]), str(r["last"] or "")) for r in rows}
+        return min(candidates, key=lambda sid: (*load.get(sid, (0, "")), sid))
+
+    # ---------------------------------------------------------------------------------------------
+    async def create(self, request: NewBooking) -> BookingSnapshot:
+        start = utc_minute(request.start)
+        service = await load_service(self.db, request.service_id)
+        location_id = self._location_for(service, request.location_id)
+        now = datetime.now(UTC)
+        try:
+            async with self.db.transaction():
+                await self.expire_holds(now)
+                zone, found = await self.slots(service, location_id, start, start, request.staff_id, now)
+                free = next((s for s in found if s.start == to_minutes(start)), None)
+                if free is None:
+                    raise SlotTaken("the requested time is not available")
+                staff_id = await self._pick_staff(free.staff, start, zone)
+                end = start + timedelta(minutes=service.rule.duration)
+                status: BookingStatus = "pending" if request.hold_minutes else "confirmed"
+                hold = now + timedelta(minutes=request.hold_minutes) if request.hold_minutes else None
+                rows = await self.db.fetch(
+                    "INSERT INTO booking (location, service, staff, customer, status, start_at, end_at,"
+                    " hold_expires_at, source, price, currency, deposit_due, notes_enc, created_at,"
+                    " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    f" RETURNING {BOOKING_COLUMNS}",
+                    location_id, service.id, staff_id, request.customer_id, status, start, end, hold,
+                    request.source, Decimal(service.price), service.currency,
+                    Decimal(service.deposit_due()), None, now, now,
+                )  # fmt: skip
+                booking = snapshot(rows[0])
+                await self.ctx.hooks.call("booking_validate", booking=booking, action="create")
+                await self._occupy(booking.id, service, staff_id, start)
+                await self._history(booking.id, "created", None, booking)
+                await self.ctx.audit.record(
+                    "booking", booking.id, "created",
+                    {"status": status, "start": start.isoformat(), "staff": staff_id,
+                     "service": service.id, "source": request.source},
+                )  # fmt: skip
+                await self.ctx.hooks.call("booking_created", booking=booking)
+        except SlotTaken as err:
+            err.extra["alternatives"] = await self._alternatives(
+                service, location_id, start, request.staff_id
+            )
+            raise
+        except Exception as err:
+            if _is_overlap_violation(err):
+                taken = SlotTaken("the requested time was just taken")
+                taken.extra["alternatives"] = await self._alternatives(
+                    service, location_id, start, request.staff_id
+                )
+                raise taken from None
+            raise
+        return booking
+
+    async def _occupy(self, booking_id: int, service: ServiceInfo, staff_id: int, start: datetime) -> None:
+        block_start, block_end = (from_minutes(m) for m in service.rule.block(to_minutes(start)))
+        await self.db.execute(
+            "INSERT INTO occupancy (booking, owner_kind, owner_id, unit, starts_at, ends_at)"
+            " VALUES (?, 'staff', ?, 0, ?, ?)",
+            booking_id, staff_id, block_start, block_end,
+        )  # fmt: skip
+        for resource_id in service.resource_ids:
+            capacity = int(await self.db.fetchval("SELECT capacity FROM resource WHERE id = ?", resource_id))
+            used = {
+                int(r["unit"])
+                for r in await self.db.fetch(
+                    "SELECT unit FROM occupancy WHERE owner_kind = 'resource' AND owner_id = ?"
+                    " AND starts_at < ? AND ends_at > ?",
+                    resource_id,
+                    block_end,
+                    block_start,
+                )
+            }
+            unit = next((u for u in range(capacity) if u not in used), None)
+            if unit is None:
+                raise SlotTaken("a required room or piece of equipment is fully booked then")
+            await self.db.execute(
+                "INSERT INTO occupancy (booking, owner_kind, owner_id, unit, starts_at, ends_at)"
+                " VALUES (?, 'resource', ?, ?, ?, ?)",
+                booking_id, resource_id, unit, block_start, block_end,
+            )  # fmt: skip
+
+    async def _history(
+        self, booking_id: int, action: str, old: BookingSnapshot | None, new: BookingSnapshot | None
+    ) -> None:
+        await self.db.execute(
+            "INSERT INTO booking_change (booking, at, actor, action, old_start, old_end, old_staff,"
+            " new_start, new_end, new_staff) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            booking_id, datetime.now(UTC), str(current_actor()), action,
+            old.start if old else None, old.end if old else None, old.staff_id if old else None,
+            new.start if new else None, new.end if new else None, new.staff_id if new else None,
+        )  # fmt: skip
+
+    async def get(self, booking_id: int) -> BookingSnapshot:
+        rows = await self.db.fetch(f"SELECT {BOOKING_COLUMNS} FROM booking WHERE id = ?", booking_id)
+        if not rows:
+            raise NotFound("booking", booking_id)
+        return snapshot(rows[0])
+
+    async def _locked(self, booking_id: int, action: str) -> BookingSnapshot:
+        lock = " FOR UPDATE" if self.db.kind == "postgres" else ""
+        rows = await self.db.fetch(f"SELECT {BOOKING_COLUMNS} FROM booking WHERE id = ?{lock}", booking_id)
+        if not rows:
+            raise NotFound("booking", booking_id)
+        booking = snapshot(rows[0])
+        if booking.status not in TRANSITIONS[action]:
+            raise Conflict(f"a {booking.status} booking cannot be {_past(action)}")
+        return booking
+
+    async def _set_status(
+        self, booking_id: int, status: str, extra_sql: str = "", *args: Any
+    ) -> BookingSnapshot:
+        rows = await self.db.fetch(
+            f"UPDATE booking SET status = ?, updated_at = ?{extra_sql} WHERE id = ?"
+            f" RETURNING {BOOKING_COLUMNS}",
+            status, datetime.now(UTC), *args, booking_id,
+        )  # fmt: skip
+        return snapshot(rows[0])
+
+    # ---------------------------------------------------------------------------------------------
+    async def confirm(self, booking_id: int) -> BookingSnapshot:
+        async with self.db.transaction():
+            await self.expire_holds(datetime.now(UTC))
+            old = await self._locked(booking_id, "confirm")
+            booking = await self._set_status(booking_id, "confirmed", ", hold_expires_at = NULL")
+            await self._history(booking_id, "confirmed", old, booking)
+            await self.ctx.audit.record(
+                "booking", booking_id, "confirmed", {"status": [old.status, "confirmed"]}
+            )
+            await self.ctx.hooks.call("booking_confirmed", booking=booking)
+        return booking
+
+    async def cancel(
+        self, booking_id: int, reason: str | None = None, by: Actor | None = None
+    ) -> BookingSnapshot:
+        actor = by or current_actor()
+        async with self.db.transaction():
+            old = await self._locked(booking_id, "cancel")
+            booking = await self._cancel_row(old, reason, actor)
+        return booking
+
+    async def _cancel_row(self, old: BookingSnapshot, reason: str | None, actor: Actor) -> BookingSnapshot:
+        now = datetime.now(UTC)
+        booking = await self._set_status(
+            old.id,
+            "cancelled",
+            ", cancel_reason = ?, cancelled_at = ?, cancelled_by = ?",
+            reason,
+            now,
+            str(actor),
+        )
+        await self.db.execute("DELETE FROM occupancy WHERE booking = ?", old.id)
+        await self._history(old.id, "cancelled", old, None)
+        await self.ctx.audit.record(
+            "booking",
+            old.id,
+            "cancelled",
+            {"status": [old.status, "cancelled"], "reason": reason},
+            actor=actor,
+        )
+        await self.ctx.hooks.call("booking_cancelled", booking=booking, reason=reason, by=actor)
+        return booking
+
+    async def complete(self, booking_id: int) -> BookingSnapshot:
+        return await self._finish(booking_id, "complete", "completed", "booking_completed")
+
+    async def no_show(self, booking_id: int) -> BookingSnapshot:
+        return await self._finish(booking_id, "no_show", "no_show", "booking_no_show")
+
+    async def _finish(self, booking_id: int, action: str, status: str, hook: str) -> BookingSnapshot:
+        async with self.db.transaction():
+            old = await self._locked(booking_id, action)
+            if old.start > datetime.now(UTC):
+                raise Conflict(f"a booking that has not started cannot be {_past(action)}")
+            booking = await self._set_status(booking_id, status)
+            await self._history(booking_id, status, old, booking)
+            await self.ctx.audit.record("booking", booking_id, status, {"status": [old.status, status]})
+            await self.ctx.hooks.call(hook, booking=booking)
+        return booking
+
+    async def reschedule(
+        self, booking_id: int, start: datetime, staff_id: int | None = None
+    ) -> BookingSnapshot:
+        """Move a booking (same id, history kept); the old time stays held until the new one is secured."""
+        new_start = utc_minute(start)
+        old = await self.get(booking_id)
+        service = await load_service(self.db, old.service_ids[0])
+        now = datetime.now(UTC)
+        try:
+            async with self.db.transaction():
+                await self.expire_holds(now)
+                old = await self._locked(booking_id, "reschedule")
+                zone, found = await self.slots(
+                    service, old.location_id, new_start, new_start, staff_id, now, exclude_booking=booking_id
+                )
+                free = next((s for s in found if s.start == to_minutes(new_start)), None)
+                if free is None:
+                    raise SlotTaken("the requested time is not available")
+                new_staff = (
+                    old.staff_id
+                    if old.staff_id in free.staff and staff_id is None
+                    else await self._pick_staff(free.staff, new_start, zone)
+                )
+                end = new_start + timedelta(minutes=service.rule.duration)
+                rows = await self.db.fetch(
+                    f"UPDATE booking SET start_at = ?, end_at = ?, staff = ?, updated_at = ? WHERE id = ?"
+                    f" RETURNING {BOOKING_COLUMNS}",
+                    new_start, end, new_staff, now, booking_id,
+                )  # fmt: skip
+                booking = snapshot(rows[0])
+                await self.ctx.hooks.call("booking_validate", booking=booking, action="reschedule")
+                await self.db.execute("DELETE FROM occupancy WHERE booking = ?", booking_id)
+                await self._occupy(booking_id, service, new_staff, new_start)
+                await self._history(booking_id, "rescheduled", old, booking)
+                await self.ctx.audit.record(
+                    "booking", booking_id, "rescheduled",
+                    {"start": [old.start.isoformat(), new_start.isoformat()],
+                     "staff": [old.staff_id, new_staff]},
+                )  # fmt: skip
+                await self.ctx.hooks.call("booking_rescheduled", booking=booking, previous=old)
+        except SlotTaken as err:
+            err.extra["alternatives"] = await self._alternatives(
+                service, old.location_id, new_start, staff_id
+            )
+            raise
+        except Exception as err:
+            if _is_overlap_violation(err):
+                raise SlotTaken("the requested time was just taken") from None
+            raise
+        return booking
+
+    async def expire_holds(self, now: datetime | None = None) -> int:
+        """Cancel pending bookings whose hold has run out, freeing their time (runs in-transaction)."""
+        now = now or datetime.now(UTC)
+        async with self.db.transaction():
+            rows = await self.db.fetch(
+                f"SELECT {BOOKING_COLUMNS} FROM booking WHERE status = 'pending'"
+                " AND hold_expires_at IS NOT NULL AND hold_expires_at <= ?",
+                now,
+            )
+            for row in rows:
+                await self._cancel_row(snapshot(row), "hold expired", Actor("system", "hold-expiry"))
+        return len(rows)
+
+
+PAST = {
+    "confirm": "confirmed",
+    "cancel": "cancelled",
+    "complete": "completed",
+    "no_show": "marked no-show",
+    "reschedule": "rescheduled",
+}
+
+
+def _past(action: str) -> str:
+    return PAST[action]

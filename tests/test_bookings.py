@@ -1,0 +1,148 @@
+"""Booking lifecycle against the real database: the no-overlap guarantee above all."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from core.bookings.service import BookingService, NewBooking, SlotTaken
+from core.context import AppContext
+from core.errors import Conflict
+from tests.business import add_resource, add_service, build
+
+MONDAY_9 = datetime(2031, 1, 6, 6, 0, tzinfo=UTC)  # 09:00 in Istanbul (UTC+3)
+
+
+async def test_two_hundred_concurrent_requests_for_one_slot_make_one_booking(context: AppContext) -> None:
+    business = await build(staff=1)
+    service = await add_service(business, "cut")
+    bookings = BookingService(context)
+
+    async def attempt(i: int) -> str:
+        try:
+            await bookings.create(NewBooking(service, MONDAY_9 + timedelta(minutes=30 * (i % 2))))
+        except SlotTaken:
+            return "taken"
+        return "booked"
+
+    results = await asyncio.gather(*(attempt(i) for i in range(200)))
+    # 09:00 and 09:30 overlap (60-minute service): only one of all 200 can win.
+    assert results.count("booked") == 1 and results.count("taken") == 199
+    assert await context.db.fetchval("SELECT COUNT(*) FROM booking WHERE status = 'confirmed'") == 1
+
+
+async def test_the_database_refuses_an_overlap_the_application_missed(context: AppContext) -> None:
+    business = await build(staff=1)
+    service = await add_service(business, "cut")
+    first = await BookingService(context).create(NewBooking(service, MONDAY_9))
+    with pytest.raises(Exception) as info:
+        async with context.db.transaction():
+            rows = await context.db.fetch(
+                "INSERT INTO booking (location, service, staff, status, start_at, end_at, created_at,"
+                " updated_at) VALUES (?, ?, ?, 'confirmed', ?, ?, ?, ?) RETURNING id",
+                business.location, service, first.staff_id, MONDAY_9 + timedelta(minutes=15),
+                MONDAY_9 + timedelta(minutes=75), MONDAY_9, MONDAY_9,
+            )  # fmt: skip
+            await context.db.execute(
+                "INSERT INTO occupancy (booking, owner_kind, owner_id, unit, starts_at, ends_at)"
+                " VALUES (?, 'staff', ?, 0, ?, ?)",
+                rows[0]["id"],
+                first.staff_id,
+                MONDAY_9 + timedelta(minutes=15),
+                MONDAY_9 + timedelta(minutes=75),
+            )
+    assert "occupancy_overlap" in str(info.value) or getattr(info.value, "sqlstate", "") == "23P01"
+    assert await context.db.fetchval("SELECT COUNT(*) FROM booking") == 1
+
+
+async def test_any_staff_spreads_the_load_and_offers_alternatives(context: AppContext) -> None:
+    business = await build(staff=2)
+    service = await add_service(business, "cut")
+    bookings = BookingService(context)
+    a = await bookings.create(NewBooking(service, MONDAY_9))
+    b = await bookings.create(NewBooking(service, MONDAY_9))
+    assert {a.staff_id, b.staff_id} == set(business.staff)
+    c = await bookings.create(NewBooking(service, MONDAY_9 + timedelta(hours=2)))
+    d = await bookings.create(NewBooking(service, MONDAY_9 + timedelta(hours=4)))
+    assert c.staff_id != d.staff_id  # fewest bookings that day first
+    with pytest.raises(SlotTaken) as info:
+        await bookings.create(NewBooking(service, MONDAY_9))
+    alternatives = info.value.extra["alternatives"]
+    assert alternatives and all(alt["start"] != MONDAY_9.isoformat() for alt in alternatives)
+    assert alternatives[0]["start"].endswith("+03:00")
+
+
+async def test_buffers_block_the_neighbouring_slot(context: AppContext) -> None:
+    business = await build(staff=1)
+    service = await add_service(business, "colour", buffer_after_min=15, slot_step_min=15)
+    bookings = BookingService(context)
+    await bookings.create(NewBooking(service, MONDAY_9))
+    with pytest.raises(SlotTaken):
+        await bookings.create(NewBooking(service, MONDAY_9 + timedelta(minutes=60)))
+    ok = await bookings.create(NewBooking(service, MONDAY_9 + timedelta(minutes=75)))
+    assert ok.status == "confirmed"
+
+
+async def test_resource_capacity_is_never_exceeded(context: AppContext) -> None:
+    business = await build(staff=3)
+    room = await add_resource(business, "laser room", capacity=2)
+    service = await add_service(business, "laser", resources=(room,))
+    bookings = BookingService(context)
+
+    async def attempt() -> bool:
+        try:
+            await bookings.create(NewBooking(service, MONDAY_9))
+        except SlotTaken:
+            return False
+        return True
+
+    results = await asyncio.gather(*(attempt() for _ in range(20)))
+    assert results.count(True) == 2  # three staff are free, but the room has two units
+    units = await context.db.fetch("SELECT unit FROM occupancy WHERE owner_kind = 'resource' ORDER BY unit")
+    assert [r["unit"] for r in units] == [0, 1]
+
+
+async def test_hold_expiry_frees_the_slot(context: AppContext) -> None:
+    business = await build(staff=1)
+    service = await add_service(business, "cut")
+    bookings = BookingService(context)
+    held = await bookings.create(NewBooking(service, MONDAY_9, hold_minutes=15))
+    assert held.status == "pending"
+    with pytest.raises(SlotTaken):
+        await bookings.create(NewBooking(service, MONDAY_9))
+    async with context.db.transaction():  # fifteen minutes pass
+        await context.db.execute(
+            "UPDATE booking SET hold_expires_at = ? WHERE id = ?",
+            datetime.now(UTC) - timedelta(seconds=1),
+            held.id,
+        )
+    taken = await bookings.create(NewBooking(service, MONDAY_9))
+    assert taken.status == "confirmed"
+    assert (await bookings.get(held.id)).status == "cancelled"
+    with pytest.raises(Conflict, match="cancelled booking cannot be confirmed"):
+        await bookings.confirm(held.id)
+
+
+async def test_reschedule_keeps_the_booking_and_its_history(context: AppContext) -> None:
+    business = await build(staff=1)
+    service = await add_service(business, "cut")
+    bookings = BookingService(context)
+    booking = await bookings.create(NewBooking(service, MONDAY_9))
+    other = await bookings.create(NewBooking(service, MONDAY_9 + timedelta(hours=3)))
+    moved = await bookings.reschedule(
+        booking.id, MONDAY_9 + timedelta(minutes=30)
+    )  # overlaps its own old time
+    assert moved.id == booking.id and moved.start == MONDAY_9 + timedelta(minutes=30)
+    with pytest.raises(SlotTaken):
+        await bookings.reschedule(booking.id, other.start)
+    history = await context.db.fetch(
+        "SELECT action, old_start, new_start FROM booking_change WHERE booking = ? ORDER BY id", booking.id
+    )
+    assert [r["action"] for r in history] == ["created", "rescheduled"]
+    assert history[1]["old_start"] == MONDAY_9 and history[1]["new_start"] == MONDAY_9 + timedelta(minutes=30)
+    cancelled = await bookings.cancel(booking.id, reason="customer called")
+    assert cancelled.status == "cancelled"
+    again = await bookings.create(NewBooking(service, MONDAY_9))  # the slot is free again
+    assert again.status == "confirmed"
