@@ -14,14 +14,17 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 
 from core.admin.routes import CoreAdminController
+from core.bookings.routes import AdminBookingController, PublicBookingController
 from core.config import Settings
 from core.context import AppContext, build_context
 from core.health.routes import healthz
 from core.outbox.worker import Worker
 from core.plugins import core_version
+from core.scheduling.routes import PublicSchedulingController
 from core.web.access_log import access_log_middleware
 from core.web.auth import admin_guard
 from core.web.problems import EXCEPTION_HANDLERS
+from core.web.ratelimit import rate_limit
 
 log = logging.getLogger("ajanda.app")
 
@@ -63,12 +66,24 @@ def create_app(
                 await task
             await ctx.stop()
 
-    route_handlers: list[Any] = [healthz, CoreAdminController, *plugin_routers(ctx)]
+    route_handlers: list[Any] = [
+        healthz,
+        CoreAdminController,
+        PublicSchedulingController,
+        PublicBookingController,
+        AdminBookingController,
+        *plugin_routers(ctx),
+    ]
+    limiter, stores = rate_limit(settings)
+    middleware: list[Any] = [access_log_middleware] if settings.logging.access_log else []
+    if limiter is not None:
+        middleware.append(limiter.middleware)
     app = Litestar(
         route_handlers=route_handlers,
         guards=[admin_guard],
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[access_log_middleware] if settings.logging.access_log else [],
+        middleware=middleware,
+        stores=stores,
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
             title="Ajanda",

@@ -75,6 +75,10 @@ class ServerConfig(_Section):
     public_url: str = ""
     # Addresses of reverse proxies whose X-Forwarded-For header is trusted.
     trusted_proxies: list[str] = []
+    # Requests per minute per client address on public endpoints (booking page, API); 0 turns it off.
+    rate_limit_per_minute: Annotated[int, Meta(ge=0)] = 120
+    # Folder for server state kept outside the database (rate-limit counters), relative to the config.
+    state_dir: str = "var"
 
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
@@ -142,6 +146,19 @@ class WorkerConfig(_Section):
     lease: Annotated[float, Meta(gt=0)] = 300.0
 
 
+class BookingsConfig(_Section):
+    # Customers may cancel or reschedule through their link until this many hours before the start.
+    cancel_cutoff_hours: Annotated[int, Meta(ge=0)] = 24
+    # What happens to a paid deposit when the customer cancels after the cut-off: kept or refunded.
+    late_cancel_deposit: Literal["keep", "refund"] = "keep"
+    # Minutes a pending booking holds its slot while waiting for a deposit.
+    deposit_hold_minutes: Annotated[int, Meta(ge=1)] = 30
+    # Self-service links stay valid until this many days after the visit.
+    link_valid_days_after: Annotated[int, Meta(ge=0)] = 7
+    # Widest date range one availability query may ask for.
+    max_query_days: Annotated[int, Meta(ge=1, le=366)] = 62
+
+
 class LoggingConfig(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # Log one line per HTTP request (method, path, status; never bodies or personal data).
@@ -172,6 +189,7 @@ class Settings(_Section):
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     plugins: PluginsConfig = field(default_factory=PluginsConfig)
     worker: WorkerConfig = field(default_factory=WorkerConfig)
+    bookings: BookingsConfig = field(default_factory=BookingsConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     business: BusinessConfig = field(default_factory=BusinessConfig)
     # One table per plugin, validated against that plugin's own config Struct when it is enabled.

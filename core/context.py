@@ -7,6 +7,7 @@ table classes, so contexts open at the same time in one process must share one d
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -21,6 +22,7 @@ from core.hooks import Hooks
 from core.hookspecs import JobHandler
 from core.outbox.queue import Outbox
 from core.plugins import PluginSet, load_plugins
+from core.privacy.crypto import FieldCipher
 from core.tables import CORE_TABLES
 
 CORE_MIGRATIONS = MigrationSource("core", "core.db.migrations")
@@ -38,6 +40,11 @@ class AppContext:
     # Per-instance state of plugins, keyed by plugin name (plugins keep no module globals).
     plugin_state: dict[str, Any] = field(default_factory=dict)
     started: bool = False
+
+    @functools.cached_property
+    def cipher(self) -> FieldCipher:
+        """Encrypts personal data at rest with this instance's data key."""
+        return FieldCipher(self.settings.security.data_key.reveal())
 
     def plugin_config(self, name: str) -> Any:
         """The validated config Struct of an enabled plugin."""

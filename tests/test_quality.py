@@ -20,7 +20,7 @@ def test_ruff_lint() -> None:
 
 
 def test_ruff_format() -> None:
-    result = run("ruff", "format", "--check", ".")
+    result = run("ruff", "format", "--check", "core", "plugins", "tests", "bench", "cli.py")
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -10,15 +10,23 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
+from zoneinfo import ZoneInfo
 
 from core.audit.records import Actor, current_actor
 from core.bookings.snapshot import BookingSnapshot, BookingStatus
 from core.errors import Conflict, FieldError, NotFound
 from core.scheduling.availability import Slot, find_slots, from_minutes, to_minutes
-from core.scheduling.loader import ServiceInfo, load_availability, load_service, qualified_staff
+from core.scheduling.loader import (
+    ServiceInfo,
+    load_availability,
+    load_service,
+    location_zone,
+    money,
+    qualified_staff,
+)
 
 if TYPE_CHECKING:
     from core.context import AppContext
@@ -73,9 +81,9 @@ def snapshot(row: Any, service_ids: tuple[int, ...] | None = None) -> BookingSna
         start=row["start_at"],
         end=row["end_at"],
         source=row["source"],
-        price=str(row["price"]),
+        price=money(row["price"]),
         currency=row["currency"],
-        deposit_due=str(row["deposit_due"]),
+        deposit_due=money(row["deposit_due"]),
     )
 
 
@@ -95,17 +103,17 @@ class BookingService:
         self,
         service: ServiceInfo,
         location_id: int,
-        first: datetime,
-        last: datetime,
+        first_day: date,
+        last_day: date,
         staff_id: int | None = None,
         now: datetime | None = None,
         exclude_booking: int | None = None,
-    ) -> tuple[Any, list[Slot]]:
-        """Free slots for local days covering [first, last] (dates in the location's zone)."""
+    ) -> tuple[ZoneInfo, list[Slot]]:
+        """Free slots on the location's local days first_day..last_day."""
         now = now or datetime.now(UTC)
         staff = await qualified_staff(self.db, service, location_id, staff_id)
         data = await load_availability(
-            self.db, service, location_id, first.date(), last.date(), staff, now, exclude_booking
+            self.db, service, location_id, first_day, last_day, staff, now, exclude_booking
         )
         found = find_slots(
             data.calendars,
@@ -118,7 +126,23 @@ class BookingService:
         )
         return data.zone, found
 
-    def _location_for(self, service: ServiceInfo, location_id: int | None) -> int:
+    async def slots_around(
+        self,
+        service: ServiceInfo,
+        location_id: int,
+        moment: datetime,
+        staff_id: int | None = None,
+        now: datetime | None = None,
+        exclude_booking: int | None = None,
+    ) -> tuple[ZoneInfo, Slot | None]:
+        """The free slot starting exactly at `moment`, if there is one."""
+        zone = await location_zone(self.db, location_id)
+        day = moment.astimezone(zone).date()
+        zone, found = await self.slots(service, location_id, day, day, staff_id, now, exclude_booking)
+        target = to_minutes(moment)
+        return zone, next((s for s in found if s.start == target), None)
+
+    def location_for(self, service: ServiceInfo, location_id: int | None) -> int:
         if location_id is not None:
             if location_id not in service.location_ids:
                 raise FieldError("location", "this service is not offered at this location")
@@ -133,8 +157,10 @@ class BookingService:
         self, service: ServiceInfo, location_id: int, start: datetime, staff_id: int | None, limit: int = 5
     ) -> list[dict[str, Any]]:
         """Nearest free slots around the asked time (same and next days), least busy staff first."""
+        zone = await location_zone(self.db, location_id)
+        day = start.astimezone(zone).date()
         zone, found = await self.slots(
-            service, location_id, start - timedelta(days=1), start + timedelta(days=7), staff_id
+            service, location_id, day - timedelta(days=1), day + timedelta(days=7), staff_id
         )
         target = to_minutes(start)
         nearest = sorted(found, key=lambda s: (abs(s.start - target), -len(s.staff)))[:limit]
@@ -170,13 +196,12 @@ class BookingService:
     async def create(self, request: NewBooking) -> BookingSnapshot:
         start = utc_minute(request.start)
         service = await load_service(self.db, request.service_id)
-        location_id = self._location_for(service, request.location_id)
+        location_id = self.location_for(service, request.location_id)
         now = datetime.now(UTC)
         try:
             async with self.db.transaction():
                 await self.expire_holds(now)
-                zone, found = await self.slots(service, location_id, start, start, request.staff_id, now)
-                free = next((s for s in found if s.start == to_minutes(start)), None)
+                zone, free = await self.slots_around(service, location_id, start, request.staff_id, now)
                 if free is None:
                     raise SlotTaken("the requested time is not available")
                 staff_id = await self._pick_staff(free.staff, start, zone)
@@ -190,7 +215,8 @@ class BookingService:
                     f" RETURNING {BOOKING_COLUMNS}",
                     location_id, service.id, staff_id, request.customer_id, status, start, end, hold,
                     request.source, Decimal(service.price), service.currency,
-                    Decimal(service.deposit_due()), None, now, now,
+                    Decimal(service.deposit_due()), self.ctx.cipher.encrypt(request.notes, "booking.notes"),
+                    now, now,
                 )  # fmt: skip
                 booking = snapshot(rows[0])
                 await self.ctx.hooks.call("booking_validate", booking=booking, action="create")
@@ -355,10 +381,9 @@ class BookingService:
             async with self.db.transaction():
                 await self.expire_holds(now)
                 old = await self._locked(booking_id, "reschedule")
-                zone, found = await self.slots(
-                    service, old.location_id, new_start, new_start, staff_id, now, exclude_booking=booking_id
+                zone, free = await self.slots_around(
+                    service, old.location_id, new_start, staff_id, now, exclude_booking=booking_id
                 )
-                free = next((s for s in found if s.start == to_minutes(new_start)), None)
                 if free is None:
                     raise SlotTaken("the requested time is not available")
                 new_staff = (

@@ -9,6 +9,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from core.db.database import Database
@@ -29,6 +30,7 @@ from core.scheduling.availability import (
 class ServiceInfo:
     id: int
     name: str
+    category: str
     rule: ServiceRule
     required_skill: str | None
     seats: int
@@ -40,13 +42,11 @@ class ServiceInfo:
     resource_ids: tuple[int, ...]
 
     def deposit_due(self) -> str:
-        from decimal import Decimal
-
         if self.deposit_kind == "fixed":
-            return str(Decimal(self.deposit_value))
+            return money(self.deposit_value)
         if self.deposit_kind == "percent":
-            return str((Decimal(self.price) * Decimal(self.deposit_value) / 100).quantize(Decimal("0.01")))
-        return "0"
+            return money(Decimal(self.price) * Decimal(self.deposit_value) / 100)
+        return money(0)
 
 
 @dataclass
@@ -62,6 +62,18 @@ class Availability:
     resource_busy: list[Interval]
 
 
+def money(value: object) -> str:
+    """Amounts as text with two decimals on both engines (SQLite may hand back 500 for 500.00)."""
+    return str(Decimal(str(value)).quantize(Decimal("0.01")))
+
+
+async def location_zone(db: Database, location_id: int) -> ZoneInfo:
+    zone_name = await db.fetchval("SELECT timezone FROM location WHERE id = ?", location_id)
+    if zone_name is None:
+        raise NotFound("location", location_id)
+    return ZoneInfo(zone_name)
+
+
 def _hhmm(text: str) -> time:
     hours, minutes = text.split(":")
     return time(int(hours), int(minutes))
@@ -69,7 +81,7 @@ def _hhmm(text: str) -> time:
 
 async def load_service(db: Database, service_id: int) -> ServiceInfo:
     rows = await db.fetch(
-        "SELECT id, name, duration_min, buffer_before_min, buffer_after_min, prep_min, cleanup_min,"
+        "SELECT id, name, category, duration_min, buffer_before_min, buffer_after_min, prep_min, cleanup_min,"
         " price, currency, deposit_kind, deposit_value, required_skill, min_notice_min,"
         " max_days_ahead, slot_step_min, seats FROM service WHERE id = ? AND active = ?",
         service_id,
@@ -93,13 +105,14 @@ async def load_service(db: Database, service_id: int) -> ServiceInfo:
     return ServiceInfo(
         id=int(r["id"]),
         name=r["name"],
+        category=r["category"],
         rule=rule,
         required_skill=r["required_skill"],
         seats=int(r["seats"]),
-        price=str(r["price"]),
+        price=money(r["price"]),
         currency=r["currency"],
         deposit_kind=r["deposit_kind"],
-        deposit_value=str(r["deposit_value"]),
+        deposit_value=money(r["deposit_value"]),
         location_ids=tuple(int(x["location"]) for x in locations),
         resource_ids=tuple(int(x["resource"]) for x in resources),
     )
@@ -137,10 +150,7 @@ async def load_availability(
     exclude_booking: int | None = None,
 ) -> Availability:
     """Load working time and busy time of `staff_ids` for local days first_day..last_day."""
-    zone_name = await db.fetchval("SELECT timezone FROM location WHERE id = ?", location_id)
-    if zone_name is None:
-        raise NotFound("location", location_id)
-    zone = ZoneInfo(zone_name)
+    zone = await location_zone(db, location_id)
     days = [first_day + timedelta(days=i) for i in range((last_day - first_day).days + 1)]
     # The UTC window covering the local days, widened by the longest block edge.
     margin = timedelta(minutes=service.rule.lead + service.rule.tail + 24 * 60)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from typing import Any
 
@@ -39,7 +40,8 @@ def problem(
 
 
 def _field_of(item: dict[str, Any]) -> str:
-    key = item.get("key") or ""
+    # Parameters named after Python keywords are declared with a trailing underscore (`from_`).
+    key = str(item.get("key") or "").removesuffix("_")
     source = item.get("source")
     if source == "body" and key:
         return str(key)
@@ -53,6 +55,9 @@ def validation_handler(request: Request[Any, Any, Any], exc: ValidationException
         for item in extra
         if isinstance(item, dict)
     ]
+    missing = re.match(r"Missing required \w+ parameter '([^']+)'", exc.detail or "")
+    if missing:
+        errors = [{"field": missing.group(1), "message": "required"}]
     if not errors:
         return problem(request, 400, "Bad request", exc.detail or "The request could not be read.")
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)

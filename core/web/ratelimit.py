@@ -1,0 +1,51 @@
+"""Rate limits for the public endpoints (Litestar's limiter, a file-backed store, proxy-aware keys).
+
+Only handlers marked `opt={"public": True}` are limited: admin calls carry credentials instead. The
+counter lives in a file store so a restart or a second worker process does not reset it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Any
+
+from litestar import Request
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.stores.file import FileStore
+
+from core.config import Settings
+
+STORE_NAME = "ajanda_rate_limit"
+
+
+def client_address(request: Request[Any, Any, Any], trusted: frozenset[str]) -> str:
+    """The caller's address; X-Forwarded-For counts only when the direct peer is a trusted proxy."""
+    peer = request.client.host if request.client else "unknown"
+    if peer not in trusted:
+        return peer
+    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
+    for hop in reversed(hops):  # the right-most address not added by one of our proxies
+        if hop not in trusted:
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:
+                return peer
+    return peer
+
+
+def rate_limit(settings: Settings) -> tuple[RateLimitConfig | None, dict[str, Any]]:
+    """The limiter config and the stores it needs (none when the limit is 0)."""
+    per_minute = settings.server.rate_limit_per_minute
+    if per_minute == 0:
+        return None, {}
+    trusted = frozenset(settings.server.trusted_proxies)
+    directory = Path(settings.base_dir) / settings.server.state_dir / "rate-limit"
+    directory.mkdir(parents=True, exist_ok=True)
+    config = RateLimitConfig(
+        rate_limit=("minute", per_minute),
+        identifier_for_request=lambda request: client_address(request, trusted),
+        check_throttle_handler=lambda request: bool(request.route_handler.opt.get("public")),
+        store=STORE_NAME,
+    )
+    return config, {STORE_NAME: FileStore(directory, create_directories=True)}
