@@ -38,12 +38,10 @@ def from_minutes(minutes: int) -> datetime:
 
 def local_to_minutes(day: date, wall: time, zone: ZoneInfo) -> int:
     """A wall-clock time on a local day as epoch minutes (a time in a DST gap moves forward)."""
-    local = datetime.combine(day, wall, tzinfo=zone)
-    utc = local.astimezone(UTC)
-    # zoneinfo accepts times in the spring-forward gap; normalise them to the first real instant.
-    if utc.astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
-        utc = datetime.combine(day, wall, tzinfo=zone).replace(fold=1).astimezone(UTC)
-    return to_minutes(utc)
+    # fold=0 takes the offset in force before a transition: a wall time in the spring-forward gap
+    # (02:30 in Berlin) lands an hour later in real time (03:30), and an ambiguous fall-back time
+    # means its first occurrence.
+    return to_minutes(datetime.combine(day, wall, tzinfo=zone).astimezone(UTC))
 
 
 def merge(intervals: Iterable[Interval]) -> list[Interval]:
