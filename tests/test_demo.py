@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from core.context import AppContext
 from core.customers.tables import Customer
 from core.demo.loader import CUSTOMERS, load_demo
@@ -30,5 +32,15 @@ async def test_demo_loads_once_with_encrypted_contacts(context: AppContext) -> N
     assert any('"phone":"[redacted]"' in c for c in changes)
     assert not any(CUSTOMERS[0][1] in c for c in changes)
 
+    statuses = {
+        r["status"]: int(r["n"])
+        for r in await context.db.fetch("SELECT status, COUNT(*) AS n FROM booking GROUP BY status")
+    }
+    assert statuses["completed"] > statuses["no_show"] > 0 and statuses["cancelled"] > 0
+    assert statuses["confirmed"] > 0  # the weeks ahead
+    future = await context.db.fetchval(
+        "SELECT COUNT(*) FROM booking WHERE status = 'confirmed' AND start_at > ?", datetime.now(UTC)
+    )
+    assert future == statuses["confirmed"]
     assert "not loaded" in await load_demo(context)
     assert await Staff.count() == 4

@@ -68,6 +68,9 @@ class NewBooking:
     source: Literal["web", "staff", "api"] = "api"
     hold_minutes: int | None = None  # pending with a hold (e.g. waiting for a deposit)
     notes: str | None = None
+    # When the booking is made: now, or an earlier moment when importing history (notice rules and
+    # `created_at` follow it).
+    as_of: datetime | None = None
 
 
 def snapshot(row: Any, service_ids: tuple[int, ...] | None = None) -> BookingSnapshot:
@@ -197,7 +200,7 @@ class BookingService:
         start = utc_minute(request.start)
         service = await load_service(self.db, request.service_id)
         location_id = self.location_for(service, request.location_id)
-        now = datetime.now(UTC)
+        now = request.as_of or datetime.now(UTC)
         try:
             async with self.db.transaction():
                 await self.expire_holds(now)

@@ -8,12 +8,15 @@ holidays, and customers with encrypted contact data.
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+import random
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from core.audit.records import Actor
 from core.customers.tables import Customer
 from core.privacy.crypto import FieldCipher
+from core.scheduling.availability import from_minutes
 from core.scheduling.tables import (
     Closure,
     Location,
@@ -176,7 +179,72 @@ async def load_demo(context: AppContext) -> str:
                 "customer", cid, "created", {"name": name, "phone": phone, "email": email},
                 personal=("name", "phone", "email"),
             )  # fmt: skip
+    counts = await _schedule(context, now)
     return (
         f"demo business loaded: 1 location, {len(STAFF)} staff, {len(SERVICES)} services, "
-        f"{len(ROOMS)} rooms, {len(HOLIDAYS)} public holidays, {len(CUSTOMERS)} customers"
+        f"{len(ROOMS)} rooms, {len(HOLIDAYS)} public holidays, {len(CUSTOMERS)} customers, "
+        + ", ".join(f"{n} {status} bookings" for status, n in sorted(counts.items()))
     )
+
+
+async def _schedule(
+    context: AppContext, now: datetime, weeks_back: int = 4, weeks_ahead: int = 2
+) -> dict[str, int]:
+    """A realistic calendar: past weeks of visits (most completed, some cancelled or no-shows) and
+    upcoming bookings, all placed through the booking service so they respect every rule."""
+    from core.bookings.service import BookingService, NewBooking, SlotTaken
+    from core.scheduling.loader import load_service, location_zone
+
+    bookings = BookingService(context)
+    rng = random.Random(6698)  # KVKK's law number: the same demo every time
+    location = int(await context.db.fetchval("SELECT MIN(id) FROM location"))
+    zone = await location_zone(context.db, location)
+    services = [
+        await load_service(context.db, int(r["id"])) for r in await context.db.fetch("SELECT id FROM service")
+    ]
+    customers = [int(r["id"]) for r in await context.db.fetch("SELECT id FROM customer ORDER BY id")]
+    counts: dict[str, int] = {}
+    today = now.astimezone(zone).date()
+    for offset in range(-7 * weeks_back, 7 * weeks_ahead + 1):
+        day = today + timedelta(days=offset)
+        past = offset < 0
+        as_of = (
+            datetime.combine(day - timedelta(days=3), time(9), tzinfo=zone).astimezone(UTC) if past else now
+        )
+        for _ in range(rng.randint(4, 8)):
+            service = rng.choice(services)
+            _, slots = await bookings.slots(service, location, day, day, now=as_of)
+            if not slots:
+                continue
+            slot = rng.choice(slots)
+            try:
+                booking = await bookings.create(
+                    NewBooking(
+                        service_id=service.id,
+                        start=from_minutes(slot.start),
+                        customer_id=rng.choice(customers),
+                        source=rng.choice(["web", "web", "staff"]),
+                        as_of=as_of,
+                    )
+                )
+            except SlotTaken:
+                continue
+            status = "confirmed"
+            if past:
+                roll = rng.random()
+                if roll < 0.12:
+                    await bookings.cancel(
+                        booking.id, "müşteri iptal etti", Actor("customer_link", str(booking.id))
+                    )
+                    status = "cancelled"
+                elif roll < 0.22:
+                    await bookings.no_show(booking.id)
+                    status = "no_show"
+                else:
+                    await bookings.complete(booking.id)
+                    status = "completed"
+            elif rng.random() < 0.05:
+                await bookings.cancel(booking.id, "customer called")
+                status = "cancelled"
+            counts[status] = counts.get(status, 0) + 1
+    return counts
