@@ -51,6 +51,37 @@ class StaffBookingIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     hold_minutes: Annotated[int, msgspec.Meta(ge=1, le=7 * 24 * 60)] | None = None
 
 
+class VisitPartIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    service: Annotated[int, msgspec.Meta(ge=1)]
+    staff: Annotated[int, msgspec.Meta(ge=1)] | None = None
+
+
+class VisitIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    services: Annotated[list[VisitPartIn], msgspec.Meta(min_length=1, max_length=6)]
+    start: datetime
+    location: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    customer: CustomerIn
+    notes: Notes | None = None
+
+
+class RepeatIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    every: Annotated[int, msgspec.Meta(ge=1, le=52)]
+    unit: Literal["days", "weeks"]
+    count: Annotated[int, msgspec.Meta(ge=1, le=104)] | None = None
+    until: date | None = None
+
+
+class SeriesIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    service: Annotated[int, msgspec.Meta(ge=1)]
+    start: datetime
+    staff: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    location: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    customer_id: Annotated[int, msgspec.Meta(ge=1)]
+    repeat: RepeatIn
+    # Book the free occurrences and report the rest, instead of booking nothing.
+    skip_conflicts: bool = False
+
+
 class BookingOut(msgspec.Struct):
     id: int
     status: str
@@ -74,6 +105,11 @@ class CancelIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 class RescheduleIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     start: datetime
     staff: Annotated[int, msgspec.Meta(ge=1)] | None = None
+
+
+class SeriesOut(msgspec.Struct):
+    bookings: list[BookingOut]
+    conflicts: list[dict[str, Any]]
 
 
 class CancelOut(msgspec.Struct):
@@ -144,6 +180,29 @@ class PublicBookingController(Controller):
             )
         )
         return await booking_out(ctx, booking, with_link=True)
+
+    @post("/visits", operation_id="create_visit", status_code=201)
+    async def create_visit(
+        self, request: Request[Any, Any, Any], data: JSONBody[VisitIn]
+    ) -> list[BookingOut]:
+        """Book several services back to back in one visit (each may have its own staff member)."""
+        ctx = context_of(request)
+        set_actor(Actor("customer_link", "booking-page"))
+        customer_id = await find_or_create(
+            ctx, data.customer.name, data.customer.phone, data.customer.email, "web", data.customer.language
+        )
+        booked = await BookingService(ctx).create_visit(
+            [(part.service, part.staff) for part in data.services],
+            NewBooking(
+                service_id=data.services[0].service,
+                start=data.start,
+                customer_id=customer_id,
+                location_id=data.location,
+                source="web",
+                notes=data.notes,
+            ),
+        )
+        return [await booking_out(ctx, b, with_link=True) for b in booked]
 
     # ---------------------------------------------------------------------------------------------
     async def _from_link(
@@ -278,6 +337,29 @@ class AdminBookingController(Controller):
             )
         )
         return await booking_out(ctx, booking, with_link=True)
+
+    @post("/series", operation_id="admin_create_series", status_code=201)
+    async def create_series(self, request: Request[Any, Any, Any], data: JSONBody[SeriesIn]) -> SeriesOut:
+        """A recurring series (e.g. every 2 weeks x 6); 409 lists each conflicting occurrence."""
+        ctx = context_of(request)
+        if await ctx.db.fetchval("SELECT id FROM customer WHERE id = ?", data.customer_id) is None:
+            raise FieldError("customer_id", "no such customer")
+        booked, conflicts = await BookingService(ctx).create_series(
+            NewBooking(
+                service_id=data.service,
+                start=data.start,
+                staff_id=data.staff,
+                customer_id=data.customer_id,
+                location_id=data.location,
+                source="staff",
+            ),
+            data.repeat.every,
+            data.repeat.unit,
+            data.repeat.count,
+            data.repeat.until,
+            data.skip_conflicts,
+        )
+        return SeriesOut([await booking_out(ctx, b) for b in booked], conflicts)
 
     @get("/{booking_id:int}", operation_id="admin_get_booking")
     async def get_one(self, request: Request[Any, Any, Any], booking_id: FromPath[int]) -> BookingOut:

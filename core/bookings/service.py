@@ -9,7 +9,10 @@ the after-commit hooks fire only once it has committed.
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
@@ -201,50 +204,164 @@ class BookingService:
         service = await load_service(self.db, request.service_id)
         location_id = self.location_for(service, request.location_id)
         now = request.as_of or datetime.now(UTC)
-        try:
+        async with self._translating_conflicts(service, location_id, start, request.staff_id):
             async with self.db.transaction():
                 await self.expire_holds(now)
-                zone, free = await self.slots_around(service, location_id, start, request.staff_id, now)
-                if free is None:
-                    raise SlotTaken("the requested time is not available")
-                staff_id = await self._pick_staff(free.staff, start, zone)
-                end = start + timedelta(minutes=service.rule.duration)
-                status: BookingStatus = "pending" if request.hold_minutes else "confirmed"
-                hold = now + timedelta(minutes=request.hold_minutes) if request.hold_minutes else None
-                rows = await self.db.fetch(
-                    "INSERT INTO booking (location, service, staff, customer, status, start_at, end_at,"
-                    " hold_expires_at, source, price, currency, deposit_due, notes_enc, created_at,"
-                    " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                    f" RETURNING {BOOKING_COLUMNS}",
-                    location_id, service.id, staff_id, request.customer_id, status, start, end, hold,
-                    request.source, Decimal(service.price), service.currency,
-                    Decimal(service.deposit_due()), self.ctx.cipher.encrypt(request.notes, "booking.notes"),
-                    now, now,
-                )  # fmt: skip
-                booking = snapshot(rows[0])
-                await self.ctx.hooks.call("booking_validate", booking=booking, action="create")
-                await self._occupy(booking.id, service, staff_id, start)
-                await self._history(booking.id, "created", None, booking)
-                await self.ctx.audit.record(
-                    "booking", booking.id, "created",
-                    {"status": status, "start": start.isoformat(), "staff": staff_id,
-                     "service": service.id, "source": request.source},
-                )  # fmt: skip
-                await self.ctx.hooks.call("booking_created", booking=booking)
+                booking = await self._insert(request, service, location_id, start, now)
+        return booking
+
+    @asynccontextmanager
+    async def _translating_conflicts(
+        self, service: ServiceInfo, location_id: int, start: datetime, staff_id: int | None
+    ) -> AsyncIterator[None]:
+        """Turn "taken" (by our check or by the database guard) into SlotTaken with alternatives."""
+        try:
+            yield
         except SlotTaken as err:
-            err.extra["alternatives"] = await self._alternatives(
-                service, location_id, start, request.staff_id
-            )
+            if "alternatives" not in err.extra:
+                err.extra["alternatives"] = await self._alternatives(service, location_id, start, staff_id)
             raise
         except Exception as err:
-            if _is_overlap_violation(err):
-                taken = SlotTaken("the requested time was just taken")
-                taken.extra["alternatives"] = await self._alternatives(
-                    service, location_id, start, request.staff_id
-                )
-                raise taken from None
-            raise
+            if not _is_overlap_violation(err):
+                raise
+            taken = SlotTaken("the requested time was just taken")
+            taken.extra["alternatives"] = await self._alternatives(service, location_id, start, staff_id)
+            raise taken from None
+
+    async def _insert(
+        self,
+        request: NewBooking,
+        service: ServiceInfo,
+        location_id: int,
+        start: datetime,
+        now: datetime,
+        visit_key: str | None = None,
+        series_key: str | None = None,
+    ) -> BookingSnapshot:
+        """Check, write and announce one booking inside the current transaction."""
+        zone, free = await self.slots_around(service, location_id, start, request.staff_id, now)
+        if free is None:
+            raise SlotTaken("the requested time is not available")
+        staff_id = await self._pick_staff(free.staff, start, zone)
+        end = start + timedelta(minutes=service.rule.duration)
+        status: BookingStatus = "pending" if request.hold_minutes else "confirmed"
+        hold = now + timedelta(minutes=request.hold_minutes) if request.hold_minutes else None
+        rows = await self.db.fetch(
+            "INSERT INTO booking (location, service, staff, customer, visit_key, series_key, status,"
+            " start_at, end_at, hold_expires_at, source, price, currency, deposit_due, notes_enc,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            f" RETURNING {BOOKING_COLUMNS}",
+            location_id, service.id, staff_id, request.customer_id, visit_key, series_key, status,
+            start, end, hold, request.source, Decimal(service.price), service.currency,
+            Decimal(service.deposit_due()), self.ctx.cipher.encrypt(request.notes, "booking.notes"),
+            now, now,
+        )  # fmt: skip
+        booking = snapshot(rows[0])
+        await self.ctx.hooks.call("booking_validate", booking=booking, action="create")
+        await self._occupy(booking.id, service, staff_id, start)
+        await self._history(booking.id, "created", None, booking)
+        changes = {
+            "status": status, "start": start.isoformat(), "staff": staff_id, "service": service.id,
+            "source": request.source, "visit": visit_key, "series": series_key,
+        }  # fmt: skip
+        await self.ctx.audit.record("booking", booking.id, "created", changes)
+        await self.ctx.hooks.call("booking_created", booking=booking)
         return booking
+
+    async def create_visit(
+        self, parts: list[tuple[int, int | None]], request: NewBooking
+    ) -> list[BookingSnapshot]:
+        """Several services back to back in one visit (e.g. cut then colour), all or nothing.
+
+        `parts` is [(service id, staff id or None for anyone)]; each part starts when the previous
+        one ends, possibly with another staff member.
+        """
+        if not parts:
+            raise FieldError("services", "at least one service")
+        start = utc_minute(request.start)
+        now = request.as_of or datetime.now(UTC)
+        visit_key = uuid.uuid4().hex[:16]
+        booked: list[BookingSnapshot] = []
+        cursor = start
+        async with self.db.transaction():
+            await self.expire_holds(now)
+            for index, (service_id, staff_id) in enumerate(parts):
+                service = await load_service(self.db, service_id)
+                location_id = self.location_for(service, request.location_id)
+                part = replace(request, service_id=service_id, staff_id=staff_id, start=cursor)
+                try:
+                    async with self._translating_conflicts(service, location_id, cursor, staff_id):
+                        booked.append(await self._insert(part, service, location_id, cursor, now, visit_key))
+                except SlotTaken as err:
+                    err.extra["part"] = index
+                    raise
+                cursor = cursor + timedelta(minutes=service.rule.duration)
+        return booked
+
+    async def create_series(
+        self,
+        request: NewBooking,
+        every: int,
+        unit: Literal["days", "weeks"],
+        count: int | None = None,
+        until: date | None = None,
+        skip_conflicts: bool = False,
+    ) -> tuple[list[BookingSnapshot], list[dict[str, Any]]]:
+        """A recurring series (every N days or weeks, `count` times or until a date).
+
+        Every occurrence is checked. With conflicts and `skip_conflicts` false nothing is booked and
+        SlotTaken lists each conflicting occurrence with its alternatives; with it true the free ones
+        are booked and the conflicts returned.
+        """
+        if (count is None) == (until is None):
+            raise FieldError("repeat", "give exactly one of count and until")
+        if count is not None and not 1 <= count <= 104:
+            raise FieldError("repeat.count", "between 1 and 104")
+        start = utc_minute(request.start)
+        service = await load_service(self.db, request.service_id)
+        location_id = self.location_for(service, request.location_id)
+        zone = await location_zone(self.db, location_id)
+        local = start.astimezone(zone)
+        step = timedelta(days=every * (7 if unit == "weeks" else 1))
+        occurrences: list[datetime] = []
+        wall = local.replace(tzinfo=None)
+        while (count is None or len(occurrences) < count) and len(occurrences) < 104:
+            if until is not None and wall.date() > until:
+                break
+            # Same wall-clock time in the location's zone, whatever DST does in between.
+            occurrences.append(wall.replace(tzinfo=zone).astimezone(UTC))
+            wall += step
+        now = request.as_of or datetime.now(UTC)
+        series_key = uuid.uuid4().hex[:16]
+        booked: list[BookingSnapshot] = []
+        conflicts: list[dict[str, Any]] = []
+        async with self.db.transaction():
+            await self.expire_holds(now)
+            for index, moment in enumerate(occurrences):
+                _, free = await self.slots_around(service, location_id, moment, request.staff_id, now)
+                if free is None:
+                    conflicts.append({"occurrence": index, "start": moment.astimezone(zone).isoformat()})
+            if conflicts and not skip_conflicts:
+                for conflict in conflicts:
+                    moment = datetime.fromisoformat(conflict["start"])
+                    conflict["alternatives"] = await self._alternatives(
+                        service, location_id, moment, request.staff_id, limit=3
+                    )
+                err = SlotTaken(f"{len(conflicts)} of {len(occurrences)} occurrences are not available")
+                err.extra["conflicts"] = conflicts
+                err.extra["alternatives"] = []
+                raise err
+            taken = {c["occurrence"] for c in conflicts}
+            async with self._translating_conflicts(service, location_id, start, request.staff_id):
+                for index, moment in enumerate(occurrences):
+                    if index not in taken:
+                        occurrence = replace(request, start=moment)
+                        booked.append(
+                            await self._insert(
+                                occurrence, service, location_id, moment, now, None, series_key
+                            )
+                        )
+        return booked, conflicts
 
     async def _occupy(self, booking_id: int, service: ServiceInfo, staff_id: int, start: datetime) -> None:
         block_start, block_end = (from_minutes(m) for m in service.rule.block(to_minutes(start)))
