@@ -101,7 +101,7 @@ class DatabaseConfig(_Section):
     def __post_init__(self) -> None:
         url = self.url.reveal()
         if not url.startswith(("sqlite:///", "postgresql://", "postgres://")):
-            raise ValueError("expected sqlite:///path or postgresql://user:password@host/db")
+            raise ValueError("url: expected sqlite:///path or postgresql://user:password@host/db")
 
 
 class SecurityConfig(_Section):
@@ -403,9 +403,23 @@ def load_settings(
     return settings_from_dict(raw, path.resolve().parent, str(path), env)
 
 
-def dump_redacted(settings: Settings) -> dict[str, Any]:
-    """The settings as plain data with every secret replaced by `***` (database passwords too)."""
+def dump_redacted(settings: Settings, plugin_configs: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The settings as plain data with every secret replaced by `***` (database passwords too).
+
+    Plugin sections are shown through their validated Structs (so `Secret` fields are redacted);
+    a section no loaded plugin owns is shown with every value masked, since nothing says which of
+    its values are secret.
+    """
     data: dict[str, Any] = msgspec.to_builtins(settings, enc_hook=_enc_hook)
+    configs = plugin_configs or {}
+    data["plugin"] = {
+        name: (
+            msgspec.to_builtins(configs[name], enc_hook=_enc_hook)
+            if configs.get(name) is not None
+            else {key: "***" for key in section}
+        )
+        for name, section in settings.plugin.items()
+    }
     url = settings.database.url.reveal()
     if settings.database.engine == "sqlite":
         data["database"]["url"] = url

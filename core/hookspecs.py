@@ -72,7 +72,7 @@ def policy_of(fn: Callable[..., Any]) -> HookPolicy:
 
 @spec(mode="collect", policy="propagate", timing="immediate")
 def register_routes(context: AppContext) -> list[Any] | None:
-    """Return Litestar route handlers, controllers or routers for this plugin.
+    """Return Litestar route handlers, controllers or routers for this plugin (synchronously).
 
     They are mounted under `/p/<plugin name>/` and require admin rights unless a handler is marked
     `opt={"public": True}`.
@@ -81,12 +81,16 @@ def register_routes(context: AppContext) -> list[Any] | None:
 
 @spec(mode="all", policy="propagate", timing="immediate")
 def register_cli_commands(cli: click.Group) -> None:
-    """Add click commands or groups to the `ajanda` command line (`cli.add_command(...)`)."""
+    """Add click commands or groups to the `ajanda` command line (`cli.add_command(...)`), synchronously.
+
+    The loaded settings and plugins are in click's context object: `click.get_current_context().obj`
+    is `{"settings": Settings, "plugins": PluginSet}`.
+    """
 
 
 @spec(mode="all", policy="propagate", timing="immediate")
 def register_job_handlers() -> dict[str, JobHandler] | None:
-    """Return `{job kind: handler}` for outbox jobs this plugin runs.
+    """Return `{job kind: handler}` for outbox jobs this plugin runs (synchronously; handlers may be async).
 
     A handler receives `(payload, context)`; raising means the attempt failed and will be retried
     with backoff. Kinds are global: prefix them with the plugin name. Delivery is at-least-once (a
@@ -132,12 +136,16 @@ def booking_confirmed(booking: BookingSnapshot, context: AppContext) -> Awaitabl
 
 
 @spec(mode="all", policy="isolate", timing="after-commit")
-def booking_rescheduled(booking: BookingSnapshot, previous: BookingSnapshot) -> Awaitable[None] | None:
+def booking_rescheduled(
+    booking: BookingSnapshot, previous: BookingSnapshot, context: AppContext
+) -> Awaitable[None] | None:
     """A booking moved; `previous` holds its former times, staff and resources."""
 
 
 @spec(mode="all", policy="isolate", timing="after-commit")
-def booking_cancelled(booking: BookingSnapshot, reason: str | None, by: Actor) -> Awaitable[None] | None:
+def booking_cancelled(
+    booking: BookingSnapshot, reason: str | None, by: Actor, context: AppContext
+) -> Awaitable[None] | None:
     """A booking was cancelled by a customer, staff member or the system (expired hold)."""
 
 
@@ -168,12 +176,16 @@ def customer_created(customer: CustomerSnapshot, context: AppContext) -> Awaitab
 
 
 @spec(mode="all", policy="isolate", timing="after-commit")
-def customer_updated(customer: CustomerSnapshot, changed: tuple[str, ...]) -> Awaitable[None] | None:
+def customer_updated(
+    customer: CustomerSnapshot, changed: tuple[str, ...], context: AppContext
+) -> Awaitable[None] | None:
     """A customer card changed; `changed` names the fields."""
 
 
 @spec(mode="all", policy="isolate", timing="after-commit")
-def customer_merged(customer: CustomerSnapshot, merged_ids: tuple[int, ...]) -> Awaitable[None] | None:
+def customer_merged(
+    customer: CustomerSnapshot, merged_ids: tuple[int, ...], context: AppContext
+) -> Awaitable[None] | None:
     """Duplicates `merged_ids` were merged into `customer`, keeping all their history."""
 
 

@@ -146,3 +146,69 @@ async def test_reschedule_keeps_the_booking_and_its_history(context: AppContext)
     assert cancelled.status == "cancelled"
     again = await bookings.create(NewBooking(service, MONDAY_9))  # the slot is free again
     assert again.status == "confirmed"
+
+
+async def test_lifecycle_hooks_fire_from_real_transitions(make_settings, start_context) -> None:
+    import types
+
+    from core import PluginMeta, hookimpl
+
+    seen: list[tuple[str, int, str]] = []
+    module = types.ModuleType("tracker")
+    module.PLUGIN = PluginMeta(name="tracker", version="1")  # type: ignore[attr-defined]
+
+    @hookimpl
+    def booking_validate(booking, action) -> None:
+        seen.append(("validate:" + action, booking.id, booking.status))
+
+    @hookimpl
+    def booking_created(booking) -> None:
+        seen.append(("created", booking.id, booking.status))
+
+    @hookimpl
+    def booking_confirmed(booking) -> None:
+        seen.append(("confirmed", booking.id, booking.status))
+
+    @hookimpl
+    def booking_rescheduled(booking, previous, context) -> None:
+        assert context is not None and previous.start != booking.start
+        seen.append(("rescheduled", booking.id, booking.status))
+
+    @hookimpl
+    def booking_cancelled(booking, reason, by) -> None:
+        seen.append((f"cancelled:{reason}:{by.kind}", booking.id, booking.status))
+
+    @hookimpl
+    def booking_completed(booking) -> None:
+        seen.append(("completed", booking.id, booking.status))
+
+    @hookimpl
+    def booking_no_show(booking) -> None:
+        seen.append(("no_show", booking.id, booking.status))
+
+    for fn in (booking_validate, booking_created, booking_confirmed, booking_rescheduled,
+               booking_cancelled, booking_completed, booking_no_show):  # fmt: skip
+        setattr(module, fn.__name__, fn)
+    ctx = await start_context(make_settings(plugins={"enabled": ["tracker"]}), {"tracker": module})
+    business = await build(staff=1, hours=("00:00", "23:59"))
+    service = await add_service(business, "cut")
+    bookings = BookingService(ctx)
+    held = await bookings.create(NewBooking(service, MONDAY_9, hold_minutes=10))
+    await bookings.confirm(held.id)
+    await bookings.reschedule(held.id, MONDAY_9 + timedelta(hours=2))
+    await bookings.cancel(held.id, "changed plans")
+    past = (datetime.now(UTC) - timedelta(days=2)).replace(hour=10, minute=0, second=0, microsecond=0)
+    came = await bookings.create(NewBooking(service, past, as_of=past - timedelta(days=1)))
+    missed = await bookings.create(
+        NewBooking(service, past + timedelta(hours=2), as_of=past - timedelta(days=1))
+    )
+    await bookings.complete(came.id)
+    await bookings.no_show(missed.id)
+    assert [(event, status) for event, _id, status in seen] == [
+        ("validate:create", "pending"), ("created", "pending"), ("confirmed", "confirmed"),
+        ("validate:reschedule", "confirmed"), ("rescheduled", "confirmed"),
+        ("cancelled:changed plans:system", "cancelled"),
+        ("validate:create", "confirmed"), ("created", "confirmed"),
+        ("validate:create", "confirmed"), ("created", "confirmed"),
+        ("completed", "completed"), ("no_show", "no_show"),
+    ]  # fmt: skip

@@ -115,3 +115,32 @@ def test_config_check_prints_every_problem_and_exits_1(tmp_path: Path) -> None:
         f"error: {path}: server.bogus: unknown key",
         f"error: {path}: server.port: expected int, got str",
     ]
+
+
+def test_config_show_redacts_plugin_secrets_and_check_warns_about_stray_sections(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    secrets = "".join(f'{k} = "{v}"\n' for k, v in generate_secrets().items())
+    path.write_text(
+        f'[security]\n{secrets}[plugins]\nenabled = ["audit_jsonl"]\n'
+        '[plugin.audit_jsonl]\npath = "audit.jsonl"\n'
+        '[plugin.webhook]\nsecret = "whsec_do_not_print_me"\n'
+    )
+    cli = [sys.executable, str(ROOT / "cli.py")]
+    shown = subprocess.run(
+        [*cli, "config", "show", "--config", str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "whsec_do_not_print_me" not in shown.stdout
+    data = json.loads(shown.stdout)
+    assert data["plugin"]["audit_jsonl"] == {"path": "audit.jsonl", "fsync": False}
+    assert data["plugin"]["webhook"] == {"secret": "***"}
+    checked = subprocess.run(
+        [*cli, "config", "check", "--config", str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert checked.returncode == 0
+    assert "[plugin.webhook] is ignored (no such plugin installed)" in checked.stderr
+
+
+def test_bad_database_url_is_named() -> None:
+    found = problems_of({"security": generate_secrets(), "database": {"url": "mysql://x"}})
+    assert found == ["database.url: expected sqlite:///path or postgresql://user:password@host/db"]

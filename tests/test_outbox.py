@@ -99,6 +99,8 @@ async def test_dead_job_can_be_retried_from_the_admin_api(make_settings, start_c
         assert again.status_code == 409
     await Worker(ctx).run_once()
     assert done == [1] and (await _job(ctx, job_id))["status"] == "done"
+    retried = await ctx.db.fetch("SELECT actor_kind, actor_id FROM ajanda_audit WHERE action = 'retried'")
+    assert [(r["actor_kind"], r["actor_id"]) for r in retried] == [("token", "bootstrap-admin")]
 
 
 async def test_two_workers_never_run_the_same_job(make_settings, start_context) -> None:

@@ -118,7 +118,11 @@ def config_check(config_path: str | None) -> None:
     from core.plugins import load_plugins
 
     settings = settings_for(config_path)
-    load_plugins(settings)
+    plugins = load_plugins(settings)
+    for name in settings.plugin:
+        if name not in plugins.names:
+            known = "installed but not enabled" if name in plugins.discovered else "no such plugin installed"
+            click.echo(f"warning: {settings.source}: [plugin.{name}] is ignored ({known})", err=True)
     click.echo(f"{settings.source}: ok ({len(settings.plugins.enabled)} plugins enabled)")
 
 
@@ -126,8 +130,12 @@ def config_check(config_path: str | None) -> None:
 @config_option
 def config_show(config_path: str | None) -> None:
     """Print the effective configuration as JSON, secrets redacted."""
+    from core.plugins import load_plugins
+
     settings = settings_for(config_path, allow_embedded=True)
-    click.echo(json.dumps(dump_redacted(settings), indent=2))
+    plugins = load_plugins(settings)
+    configs = {p.meta.name: p.config for p in plugins.loaded}
+    click.echo(json.dumps(dump_redacted(settings, configs), indent=2))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -208,6 +216,8 @@ def serve(config_path: str | None, host: str | None, port: int | None, demo: boo
         port=port or settings.server.port,
         access_log=False,
         log_config=None,
+        # Forwarded headers are trusted only from [server] trusted_proxies, by Ajanda itself.
+        proxy_headers=False,
         lifespan="on",
     )
 

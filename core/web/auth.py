@@ -29,8 +29,12 @@ def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     return token.strip()
 
 
-def admin_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-    """Allow public handlers; everything else needs the admin token."""
+async def admin_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """Allow public handlers; everything else needs the admin token.
+
+    Async on purpose: Litestar runs a sync guard in a worker thread, where the actor set here would
+    be lost to the handler's audit rows.
+    """
     if handler.opt.get("public"):
         return
     expected = context_of(connection).settings.security.admin_token
