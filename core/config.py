@@ -155,6 +155,8 @@ class BookingsConfig(_Section):
     deposit_hold_minutes: Annotated[int, Meta(ge=1)] = 30
     # Self-service links stay valid until this many days after the visit.
     link_valid_days_after: Annotated[int, Meta(ge=0)] = 7
+    # Minutes a waitlist offer holds a freed slot for the customer before it goes to the next one.
+    waitlist_offer_minutes: Annotated[int, Meta(ge=5)] = 60
     # Widest date range one availability query may ask for.
     max_query_days: Annotated[int, Meta(ge=1, le=366)] = 62
 

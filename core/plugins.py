@@ -27,6 +27,7 @@ from core.db.migrate import MigrationSource
 from core.errors import PluginError
 
 ENTRY_POINT_GROUP = "ajanda.plugins"
+ESSENTIAL = ("core.bookings.hooks",)
 BUILTIN_PACKAGE = "plugins"
 
 
@@ -198,6 +199,9 @@ def load_plugins(settings: Settings, extra: dict[str, ModuleType] | None = None)
     discovered = discover()
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
+    # The core's own features use the same hooks as plugins, registered first and always.
+    for essential in ESSENTIAL:
+        pm.register(importlib.import_module(essential), name=essential)
     enabled = list(dict.fromkeys(settings.plugins.enabled))
     for name in enabled:
         if name not in discovered and name not in (extra or {}):

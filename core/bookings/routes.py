@@ -10,6 +10,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from core.audit.records import Actor, set_actor
+from core.bookings import waitlist
 from core.bookings.links import BadLink, LinkSigner
 from core.bookings.service import BOOKING_COLUMNS, BookingService, NewBooking, snapshot
 from core.bookings.snapshot import BookingSnapshot
@@ -80,6 +81,30 @@ class SeriesIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     repeat: RepeatIn
     # Book the free occurrences and report the rest, instead of booking nothing.
     skip_conflicts: bool = False
+
+
+HHMM = Annotated[str, msgspec.Meta(pattern="^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+
+
+class WaitlistIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    service: Annotated[int, msgspec.Meta(ge=1)]
+    day: date
+    # The time window the customer could come in, local time.
+    from_: HHMM = msgspec.field(name="from")
+    to: HHMM
+    staff: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    location: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    customer: CustomerIn
+
+
+class WaitlistOut(msgspec.Struct):
+    id: int
+    service: int
+    day: date
+    window_start: str
+    window_end: str
+    status: str
+    booking: int | None = None
 
 
 class BookingOut(msgspec.Struct):
@@ -204,6 +229,19 @@ class PublicBookingController(Controller):
         )
         return [await booking_out(ctx, b, with_link=True) for b in booked]
 
+    @post("/waitlist", operation_id="join_waitlist", status_code=201)
+    async def join_waitlist(self, request: Request[Any, Any, Any], data: JSONBody[WaitlistIn]) -> WaitlistOut:
+        """Wait for a slot on a day and time window; a freed slot is offered first come, first served."""
+        ctx = context_of(request)
+        set_actor(Actor("customer_link", "booking-page"))
+        customer_id = await find_or_create(
+            ctx, data.customer.name, data.customer.phone, data.customer.email, "web", data.customer.language
+        )
+        entry = await waitlist.join(
+            ctx, data.service, customer_id, data.day, data.from_, data.to, data.staff, data.location
+        )
+        return WaitlistOut(entry, data.service, data.day, data.from_, data.to, "waiting")
+
     # ---------------------------------------------------------------------------------------------
     async def _from_link(
         self, request: Request[Any, Any, Any], token: str
@@ -225,6 +263,14 @@ class PublicBookingController(Controller):
         """The booking a self-service link points to."""
         ctx, booking = await self._from_link(request, token)
         return await booking_out(ctx, booking)
+
+    @post("/self/{token:str}/confirm", operation_id="self_service_confirm", status_code=200)
+    async def confirm_offer(self, request: Request[Any, Any, Any], token: FromPath[str]) -> BookingOut:
+        """Accept a waitlist offer (a booking waiting for a deposit is confirmed by its payment)."""
+        ctx, booking = await self._from_link(request, token)
+        if not await waitlist.is_offer(ctx, booking.id):
+            raise Conflict("only a waitlist offer can be accepted through the link")
+        return await booking_out(ctx, await BookingService(ctx).confirm(booking.id), with_link=True)
 
     @post("/self/{token:str}/cancel", operation_id="self_service_cancel", status_code=200)
     async def cancel(
@@ -263,7 +309,7 @@ class AdminBookingController(Controller):
     tags = ["admin", "booking"]
 
     @get("/", operation_id="admin_list_bookings")
-    async def list(
+    async def list_bookings(
         self,
         request: Request[Any, Any, Any],
         from_: Annotated[date, QueryParameter(name="from", description="first local day")],
@@ -360,6 +406,31 @@ class AdminBookingController(Controller):
             data.skip_conflicts,
         )
         return SeriesOut([await booking_out(ctx, b) for b in booked], conflicts)
+
+    @get("/waitlist", operation_id="admin_waitlist")
+    async def waitlist_of_day(
+        self,
+        request: Request[Any, Any, Any],
+        day: Annotated[date, QueryParameter(description="local day")],
+        location: Annotated[int | None, QueryParameter(ge=1)] = None,
+    ) -> list[WaitlistOut]:
+        """Who is waiting for that day, in the order offers will be made."""
+        ctx = context_of(request)
+        location_id = location or await ctx.db.fetchval("SELECT MIN(id) FROM location")
+        if location_id is None:
+            return []
+        return [
+            WaitlistOut(
+                int(r["id"]),
+                int(r["service"]),
+                day,
+                r["window_start"],
+                r["window_end"],
+                r["status"],
+                int(r["booking"]) if r["booking"] is not None else None,
+            )
+            for r in await waitlist.entries(ctx, day, int(location_id))
+        ]
 
     @get("/{booking_id:int}", operation_id="admin_get_booking")
     async def get_one(self, request: Request[Any, Any, Any], booking_id: FromPath[int]) -> BookingOut:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 from core.audit.records import Actor, current_actor
+from core.bookings import waitlist
 from core.bookings.snapshot import BookingSnapshot, BookingStatus
 from core.errors import Conflict, FieldError, NotFound
 from core.scheduling.availability import Slot, find_slots, from_minutes, to_minutes
@@ -434,6 +435,7 @@ class BookingService:
             await self.expire_holds(datetime.now(UTC))
             old = await self._locked(booking_id, "confirm")
             booking = await self._set_status(booking_id, "confirmed", ", hold_expires_at = NULL")
+            await waitlist.booking_settled(self.ctx, booking_id, "confirmed")
             await self._history(booking_id, "confirmed", old, booking)
             await self.ctx.audit.record(
                 "booking", booking_id, "confirmed", {"status": [old.status, "confirmed"]}
@@ -461,6 +463,8 @@ class BookingService:
             str(actor),
         )
         await self.db.execute("DELETE FROM occupancy WHERE booking = ?", old.id)
+        await waitlist.booking_settled(self.ctx, old.id, "cancelled")
+        await waitlist.slot_freed(self.ctx, old.location_id, old.start)
         await self._history(old.id, "cancelled", old, None)
         await self.ctx.audit.record(
             "booking",
@@ -522,6 +526,7 @@ class BookingService:
                 await self.db.execute("DELETE FROM occupancy WHERE booking = ?", booking_id)
                 await self._occupy(booking_id, service, new_staff, new_start)
                 await self._history(booking_id, "rescheduled", old, booking)
+                await waitlist.slot_freed(self.ctx, old.location_id, old.start)
                 await self.ctx.audit.record(
                     "booking", booking_id, "rescheduled",
                     {"start": [old.start.isoformat(), new_start.isoformat()],

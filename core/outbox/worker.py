@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("ajanda.worker")
 
 HEARTBEAT_EVERY = 5.0
+SWEEP_EVERY = 20.0
 
 
 def backoff_delay(attempts: int, base: float, cap: float, jitter: float = 0.1) -> float:
@@ -44,6 +45,7 @@ class Worker:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.started_at = datetime.now(UTC)
         self._last_beat = 0.0
+        self._last_sweep = -SWEEP_EVERY
         self.stopping = asyncio.Event()
 
     # ---------------------------------------------------------------------------------------------
@@ -64,6 +66,21 @@ class Worker:
                 self.started_at,
                 now,
             )
+
+    async def sweep(self, force: bool = False) -> None:
+        """Time-driven work that needs no job row: cancel bookings whose hold has run out.
+
+        (Each cancellation frees its slot and, in the same transaction, queues the waitlist offer.)
+        """
+        loop_time = asyncio.get_running_loop().time()
+        if not force and loop_time - self._last_sweep < SWEEP_EVERY:
+            return
+        self._last_sweep = loop_time
+        from core.bookings.service import BookingService
+
+        expired = await BookingService(self.context).expire_holds()
+        if expired:
+            log.info("%d expired hold(s) released", expired)
 
     async def claim(self, limit: int | None = None) -> list[Any]:
         now = datetime.now(UTC)
@@ -151,6 +168,7 @@ class Worker:
     async def run_once(self) -> int:
         """Claim one batch and run it; returns how many jobs were claimed."""
         await self.heartbeat()
+        await self.sweep()
         jobs = await self.claim()
         for job in jobs:
             if self.stopping.is_set():
