@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from core.context import AppContext
 
 ACTIVE = ("pending", "confirmed")
+RETRIES_ON_RACE = 2
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "confirm": ("pending",),
     "cancel": ("pending", "confirmed"),
@@ -131,7 +132,54 @@ class BookingService:
             to_minutes(now),
             data.resource_busy,
         )
+        if service.seats > 1:
+            found = await self._with_open_sessions(
+                found, service, location_id, data.days, data.zone, now, staff
+            )
         return data.zone, found
+
+    async def _open_sessions(
+        self, service: ServiceInfo, location_id: int, first: datetime, last: datetime
+    ) -> dict[tuple[int, int], int]:
+        """{(start minute, staff): seats taken} for sessions of a group service with seats left."""
+        rows = await self.db.fetch(
+            "SELECT staff, start_at, COUNT(*) AS taken FROM booking WHERE service = ? AND location = ?"
+            " AND status IN ('pending', 'confirmed') AND start_at >= ? AND start_at < ?"
+            " GROUP BY staff, start_at",
+            service.id, location_id, first, last,
+        )  # fmt: skip
+        return {
+            (to_minutes(r["start_at"]), int(r["staff"])): int(r["taken"])
+            for r in rows
+            if int(r["taken"]) < service.seats
+        }
+
+    async def _with_open_sessions(
+        self,
+        found: list[Slot],
+        service: ServiceInfo,
+        location_id: int,
+        days: list[date],
+        zone: ZoneInfo,
+        now: datetime,
+        staff: list[int],
+    ) -> list[Slot]:
+        """A group session with seats left is bookable even though its staff member is busy with it."""
+        first = datetime.combine(days[0], datetime.min.time(), tzinfo=zone).astimezone(UTC)
+        last = datetime.combine(days[-1] + timedelta(days=1), datetime.min.time(), tzinfo=zone).astimezone(
+            UTC
+        )
+        earliest = to_minutes(now) + service.rule.min_notice
+        by_start = {s.start: set(s.staff) for s in found}
+        for (start, staff_id), _taken in (
+            await self._open_sessions(service, location_id, first, last)
+        ).items():
+            if staff_id in staff and start >= earliest:
+                by_start.setdefault(start, set()).add(staff_id)
+        return [
+            Slot(start, start + service.rule.duration, tuple(sorted(members)))
+            for start, members in sorted(by_start.items())
+        ]
 
     async def slots_around(
         self,
@@ -206,10 +254,17 @@ class BookingService:
         location_id = self.location_for(service, request.location_id)
         now = request.as_of or datetime.now(UTC)
         async with self._translating_conflicts(service, location_id, start, request.staff_id):
-            async with self.db.transaction():
-                await self.expire_holds(now)
-                booking = await self._insert(request, service, location_id, start, now)
-        return booking
+            for attempt in range(RETRIES_ON_RACE + 1):
+                try:
+                    async with self.db.transaction():
+                        await self.expire_holds(now)
+                        return await self._insert(request, service, location_id, start, now)
+                except Exception as err:
+                    # A concurrent transaction committed first: decide again on what is now committed
+                    # (e.g. join the group session it opened instead of failing).
+                    if not _is_overlap_violation(err) or attempt == RETRIES_ON_RACE:
+                        raise
+        raise AssertionError("unreachable")
 
     @asynccontextmanager
     async def _translating_conflicts(
@@ -243,7 +298,13 @@ class BookingService:
         zone, free = await self.slots_around(service, location_id, start, request.staff_id, now)
         if free is None:
             raise SlotTaken("the requested time is not available")
-        staff_id = await self._pick_staff(free.staff, start, zone)
+        session = None
+        if service.seats > 1:
+            window = (start, start + timedelta(minutes=1))
+            sessions = await self._open_sessions(service, location_id, *window)
+            # Fill a session that has started to fill before opening another.
+            session = next((sid for (_m, sid) in sessions if sid in free.staff), None)
+        staff_id = session or await self._pick_staff(free.staff, start, zone)
         end = start + timedelta(minutes=service.rule.duration)
         status: BookingStatus = "pending" if request.hold_minutes else "confirmed"
         hold = now + timedelta(minutes=request.hold_minutes) if request.hold_minutes else None
@@ -259,7 +320,7 @@ class BookingService:
         )  # fmt: skip
         booking = snapshot(rows[0])
         await self.ctx.hooks.call("booking_validate", booking=booking, action="create")
-        await self._occupy(booking.id, service, staff_id, start)
+        await self._place(booking, service, staff_id, start)
         await self._history(booking.id, "created", None, booking)
         changes = {
             "status": status, "start": start.isoformat(), "staff": staff_id, "service": service.id,
@@ -364,6 +425,59 @@ class BookingService:
                         )
         return booked, conflicts
 
+    async def _take_seat(self, booking_id: int, service: ServiceInfo, staff_id: int, start: datetime) -> None:
+        """One seat unit of the session; the database refuses more seats than the service has."""
+        block_start, block_end = (from_minutes(m) for m in service.rule.block(to_minutes(start)))
+        used = {
+            int(r["unit"])
+            for r in await self.db.fetch(
+                "SELECT unit FROM occupancy WHERE owner_kind = 'seat' AND owner_id = ?"
+                " AND starts_at < ? AND ends_at > ?",
+                staff_id,
+                block_end,
+                block_start,
+            )
+        }
+        unit = next((u for u in range(service.seats) if u not in used), None)
+        if unit is None:
+            raise SlotTaken("this session is full")
+        await self.db.execute(
+            "INSERT INTO occupancy (booking, owner_kind, owner_id, unit, starts_at, ends_at)"
+            " VALUES (?, 'seat', ?, ?, ?, ?)",
+            booking_id, staff_id, unit, block_start, block_end,
+        )  # fmt: skip
+
+    async def _place(
+        self, booking: BookingSnapshot, service: ServiceInfo, staff_id: int, start: datetime
+    ) -> None:
+        """Write the occupancy of a booking: staff and resources, or a seat in an open group session."""
+        if service.seats > 1:
+            joins = await self.db.fetchval(
+                "SELECT COUNT(*) FROM booking WHERE service = ? AND staff = ? AND start_at = ? AND id <> ?"
+                " AND status IN ('pending', 'confirmed')",
+                service.id, staff_id, start, booking.id,
+            )  # fmt: skip
+            if not joins:
+                await self._occupy(booking.id, service, staff_id, start)
+            await self._take_seat(booking.id, service, staff_id, start)
+            return
+        await self._occupy(booking.id, service, staff_id, start)
+
+    async def _release(self, booking: BookingSnapshot) -> None:
+        """Drop a booking's occupancy; a group session's staff and room stay held by another seat."""
+        heir = await self.db.fetchval(
+            "SELECT b.id FROM booking b WHERE b.service = ? AND b.staff = ? AND b.start_at = ? AND b.id <> ?"
+            " AND b.status IN ('pending', 'confirmed') ORDER BY b.id LIMIT 1",
+            booking.service_ids[0], booking.staff_id, booking.start, booking.id,
+        )  # fmt: skip
+        if heir is not None:
+            await self.db.execute(
+                "UPDATE occupancy SET booking = ? WHERE booking = ? AND owner_kind IN ('staff', 'resource')",
+                heir,
+                booking.id,
+            )
+        await self.db.execute("DELETE FROM occupancy WHERE booking = ?", booking.id)
+
     async def _occupy(self, booking_id: int, service: ServiceInfo, staff_id: int, start: datetime) -> None:
         block_start, block_end = (from_minutes(m) for m in service.rule.block(to_minutes(start)))
         await self.db.execute(
@@ -462,7 +576,7 @@ class BookingService:
             now,
             str(actor),
         )
-        await self.db.execute("DELETE FROM occupancy WHERE booking = ?", old.id)
+        await self._release(old)
         await waitlist.booking_settled(self.ctx, old.id, "cancelled")
         await waitlist.slot_freed(self.ctx, old.location_id, old.start)
         await self._history(old.id, "cancelled", old, None)
@@ -523,8 +637,8 @@ class BookingService:
                 )  # fmt: skip
                 booking = snapshot(rows[0])
                 await self.ctx.hooks.call("booking_validate", booking=booking, action="reschedule")
-                await self.db.execute("DELETE FROM occupancy WHERE booking = ?", booking_id)
-                await self._occupy(booking_id, service, new_staff, new_start)
+                await self._release(old)
+                await self._place(booking, service, new_staff, new_start)
                 await self._history(booking_id, "rescheduled", old, booking)
                 await waitlist.slot_freed(self.ctx, old.location_id, old.start)
                 await self.ctx.audit.record(

@@ -57,7 +57,7 @@ class BookingChange(Table, tablename="booking_change"):
 
 class Occupancy(Table, tablename="occupancy"):
     booking = ForeignKey(Booking)
-    owner_kind = Varchar(length=10)  # staff | resource
+    owner_kind = Varchar(length=10)  # staff | resource | seat (one seat unit of a group session)
     owner_id = Integer()
     unit = Integer(default=0)
     starts_at = Timestamptz()

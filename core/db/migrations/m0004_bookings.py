@@ -47,7 +47,7 @@ async def up(db: Database) -> None:
         "CREATE INDEX booking_change_booking ON booking_change (booking)",
         f"""CREATE TABLE occupancy (id {d.pk},
             booking {d.bigint} NOT NULL REFERENCES booking (id) ON DELETE CASCADE,
-            owner_kind VARCHAR(10) NOT NULL CHECK (owner_kind IN ('staff', 'resource')),
+            owner_kind VARCHAR(10) NOT NULL CHECK (owner_kind IN ('staff', 'resource', 'seat')),
             owner_id INTEGER NOT NULL, unit INTEGER NOT NULL DEFAULT 0,
             starts_at TIMESTAMPTZ NOT NULL, ends_at TIMESTAMPTZ NOT NULL,
             CHECK (starts_at < ends_at))""",
