@@ -236,3 +236,31 @@ async def test_public_endpoints_are_rate_limited(make_settings, start_context) -
             for _ in range(5)
         ]
         assert admin == [200] * 5
+
+
+async def test_absurd_ids_are_clean_client_errors(open_context: AppContext) -> None:
+    business = await build(staff=1)
+    service = await add_service(business, "cut")
+    huge = 2**70
+    headers = admin_headers(open_context.settings)
+    async with api_client(open_context) as client:
+        for method, url, body in [
+            ("GET", f"/api/v1/admin/bookings/{huge}", None),
+            ("POST", f"/api/v1/admin/bookings/{huge}/cancel", None),
+            ("GET", f"/api/v1/availability?service={huge}&from=2031-01-06&to=2031-01-06", None),
+            (
+                "GET",
+                f"/api/v1/availability?service={service}&staff={huge}&from=2031-01-06&to=2031-01-06",
+                None,
+            ),
+            ("POST", "/api/v1/bookings", {"service": huge, "start": START, "customer": CUSTOMER}),
+            (
+                "POST",
+                "/api/v1/bookings",
+                {"service": service, "staff": huge, "start": START, "customer": CUSTOMER},
+            ),
+            ("GET", f"/api/v1/admin/audit?before_seq={huge}", None),
+            ("POST", f"/api/v1/admin/jobs/{huge}/retry", None),
+        ]:
+            response = await client.request(method, url, json=body, headers=headers)
+            assert response.status_code in (400, 404, 422), (url, response.status_code, response.text)

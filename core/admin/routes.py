@@ -7,11 +7,12 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.params import FromQuery, QueryParameter
 
 from core.audit.log import verify
 from core.errors import Conflict, NotFound
 from core.web.auth import context_of
+from core.web.params import PathId, QueryId
 
 
 class PluginInfo(msgspec.Struct):
@@ -77,7 +78,7 @@ class CoreAdminController(Controller):
         request: Request[Any, Any, Any],
         entity: FromQuery[str | None] = None,
         entity_id: FromQuery[str | None] = None,
-        before_seq: FromQuery[int | None] = None,
+        before_seq: QueryId = None,
         limit: Limit = 100,
     ) -> list[AuditRow]:
         """Audit rows, newest first; filter by entity and id, page with `before_seq`."""
@@ -131,7 +132,7 @@ class CoreAdminController(Controller):
         return [_job_row(r) for r in rows]
 
     @post("/jobs/{job_id:int}/retry", operation_id="admin_job_retry", status_code=200)
-    async def retry(self, request: Request[Any, Any, Any], job_id: FromPath[int]) -> JobRow:
+    async def retry(self, request: Request[Any, Any, Any], job_id: PathId) -> JobRow:
         """Give a dead job a fresh set of attempts, now."""
         ctx = context_of(request)
         async with ctx.db.transaction():

@@ -19,6 +19,7 @@ from core.customers.service import find_or_create
 from core.errors import Conflict, FieldError, NotFound
 from core.scheduling.loader import load_service, location_zone
 from core.web.auth import context_of
+from core.web.params import BodyId, PathId, QueryId
 
 Text200 = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Notes = Annotated[str, msgspec.Meta(max_length=2000)]
@@ -32,35 +33,35 @@ class CustomerIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class BookingIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    service: Annotated[int, msgspec.Meta(ge=1)]
+    service: BodyId
     start: datetime
-    staff: Annotated[int, msgspec.Meta(ge=1)] | None = None
-    location: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    staff: BodyId | None = None
+    location: BodyId | None = None
     customer: CustomerIn
     notes: Notes | None = None
 
 
 class StaffBookingIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    service: Annotated[int, msgspec.Meta(ge=1)]
+    service: BodyId
     start: datetime
-    staff: Annotated[int, msgspec.Meta(ge=1)] | None = None
-    location: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    staff: BodyId | None = None
+    location: BodyId | None = None
     customer: CustomerIn | None = None
-    customer_id: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    customer_id: BodyId | None = None
     notes: Notes | None = None
     # Minutes to hold the slot as pending (e.g. waiting for a deposit); absent: confirmed at once.
     hold_minutes: Annotated[int, msgspec.Meta(ge=1, le=7 * 24 * 60)] | None = None
 
 
 class VisitPartIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    service: Annotated[int, msgspec.Meta(ge=1)]
-    staff: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    service: BodyId
+    staff: BodyId | None = None
 
 
 class VisitIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     services: Annotated[list[VisitPartIn], msgspec.Meta(min_length=1, max_length=6)]
     start: datetime
-    location: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    location: BodyId | None = None
     customer: CustomerIn
     notes: Notes | None = None
 
@@ -73,11 +74,11 @@ class RepeatIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class SeriesIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    service: Annotated[int, msgspec.Meta(ge=1)]
+    service: BodyId
     start: datetime
-    staff: Annotated[int, msgspec.Meta(ge=1)] | None = None
-    location: Annotated[int, msgspec.Meta(ge=1)] | None = None
-    customer_id: Annotated[int, msgspec.Meta(ge=1)]
+    staff: BodyId | None = None
+    location: BodyId | None = None
+    customer_id: BodyId
     repeat: RepeatIn
     # Book the free occurrences and report the rest, instead of booking nothing.
     skip_conflicts: bool = False
@@ -87,13 +88,13 @@ HHMM = Annotated[str, msgspec.Meta(pattern="^([01][0-9]|2[0-3]):[0-5][0-9]$")]
 
 
 class WaitlistIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    service: Annotated[int, msgspec.Meta(ge=1)]
+    service: BodyId
     day: date
     # The time window the customer could come in, local time.
     from_: HHMM = msgspec.field(name="from")
     to: HHMM
-    staff: Annotated[int, msgspec.Meta(ge=1)] | None = None
-    location: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    staff: BodyId | None = None
+    location: BodyId | None = None
     customer: CustomerIn
 
 
@@ -129,7 +130,7 @@ class CancelIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 class RescheduleIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     start: datetime
-    staff: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    staff: BodyId | None = None
 
 
 class SeriesOut(msgspec.Struct):
@@ -314,10 +315,10 @@ class AdminBookingController(Controller):
         request: Request[Any, Any, Any],
         from_: Annotated[date, QueryParameter(name="from", description="first local day")],
         to: Annotated[date | None, QueryParameter(description="last local day (default: from)")] = None,
-        staff: Annotated[int | None, QueryParameter(ge=1)] = None,
-        resource: Annotated[int | None, QueryParameter(ge=1)] = None,
+        staff: QueryId = None,
+        resource: QueryId = None,
         status: Annotated[Status | None, QueryParameter()] = None,
-        location: Annotated[int | None, QueryParameter(ge=1)] = None,
+        location: QueryId = None,
     ) -> list[BookingOut]:
         """Bookings starting on the given local days (a day, a week...), filtered."""
         ctx = context_of(request)
@@ -412,7 +413,7 @@ class AdminBookingController(Controller):
         self,
         request: Request[Any, Any, Any],
         day: Annotated[date, QueryParameter(description="local day")],
-        location: Annotated[int | None, QueryParameter(ge=1)] = None,
+        location: QueryId = None,
     ) -> list[WaitlistOut]:
         """Who is waiting for that day, in the order offers will be made."""
         ctx = context_of(request)
@@ -433,12 +434,12 @@ class AdminBookingController(Controller):
         ]
 
     @get("/{booking_id:int}", operation_id="admin_get_booking")
-    async def get_one(self, request: Request[Any, Any, Any], booking_id: FromPath[int]) -> BookingOut:
+    async def get_one(self, request: Request[Any, Any, Any], booking_id: PathId) -> BookingOut:
         ctx = context_of(request)
         return await booking_out(ctx, await BookingService(ctx).get(booking_id), with_link=True)
 
     @post("/{booking_id:int}/confirm", operation_id="admin_confirm_booking", status_code=200)
-    async def confirm(self, request: Request[Any, Any, Any], booking_id: FromPath[int]) -> BookingOut:
+    async def confirm(self, request: Request[Any, Any, Any], booking_id: PathId) -> BookingOut:
         ctx = context_of(request)
         return await booking_out(ctx, await BookingService(ctx).confirm(booking_id))
 
@@ -446,7 +447,7 @@ class AdminBookingController(Controller):
     async def cancel(
         self,
         request: Request[Any, Any, Any],
-        booking_id: FromPath[int],
+        booking_id: PathId,
         data: JSONBody[CancelIn | None] = None,
     ) -> BookingOut:
         ctx = context_of(request)
@@ -454,18 +455,18 @@ class AdminBookingController(Controller):
         return await booking_out(ctx, cancelled)
 
     @post("/{booking_id:int}/complete", operation_id="admin_complete_booking", status_code=200)
-    async def complete(self, request: Request[Any, Any, Any], booking_id: FromPath[int]) -> BookingOut:
+    async def complete(self, request: Request[Any, Any, Any], booking_id: PathId) -> BookingOut:
         ctx = context_of(request)
         return await booking_out(ctx, await BookingService(ctx).complete(booking_id))
 
     @post("/{booking_id:int}/no-show", operation_id="admin_no_show_booking", status_code=200)
-    async def no_show(self, request: Request[Any, Any, Any], booking_id: FromPath[int]) -> BookingOut:
+    async def no_show(self, request: Request[Any, Any, Any], booking_id: PathId) -> BookingOut:
         ctx = context_of(request)
         return await booking_out(ctx, await BookingService(ctx).no_show(booking_id))
 
     @post("/{booking_id:int}/reschedule", operation_id="admin_reschedule_booking", status_code=200)
     async def reschedule(
-        self, request: Request[Any, Any, Any], booking_id: FromPath[int], data: JSONBody[RescheduleIn]
+        self, request: Request[Any, Any, Any], booking_id: PathId, data: JSONBody[RescheduleIn]
     ) -> BookingOut:
         ctx = context_of(request)
         return await booking_out(

@@ -14,6 +14,7 @@ from core.errors import FieldError
 from core.scheduling.availability import from_minutes
 from core.scheduling.loader import load_service
 from core.web.auth import context_of
+from core.web.params import MAX_ID, QueryId
 
 
 class ServiceOut(msgspec.Struct):
@@ -38,8 +39,7 @@ class AvailabilityOut(msgspec.Struct):
     slots: list[SlotOut]
 
 
-Id = Annotated[int, QueryParameter(ge=1)]
-OptionalId = Annotated[int | None, QueryParameter(ge=1)]
+Id = Annotated[int, QueryParameter(ge=1, le=MAX_ID)]
 Day = Annotated[date, QueryParameter(description="YYYY-MM-DD, in the location's time zone")]
 
 
@@ -77,8 +77,8 @@ class PublicSchedulingController(Controller):
         service: Id,
         from_: Annotated[date, QueryParameter(name="from", description="first day, YYYY-MM-DD")],
         to: Annotated[date, QueryParameter(description="last day, YYYY-MM-DD")],
-        staff: OptionalId = None,
-        location: OptionalId = None,
+        staff: QueryId = None,
+        location: QueryId = None,
     ) -> AvailabilityOut:
         """Free slots of a service between two local dates, for one staff member or anyone."""
         ctx = context_of(request)
