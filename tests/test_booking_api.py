@@ -264,3 +264,31 @@ async def test_absurd_ids_are_clean_client_errors(open_context: AppContext) -> N
         ]:
             response = await client.request(method, url, json=body, headers=headers)
             assert response.status_code in (400, 404, 422), (url, response.status_code, response.text)
+
+
+async def test_a_plugin_veto_refuses_the_booking_with_its_reason(make_settings, start_context) -> None:
+    import types
+
+    from core import PluginMeta, Vetoed, hookimpl
+
+    module = types.ModuleType("inventory")
+    module.PLUGIN = PluginMeta(name="inventory", version="1")  # type: ignore[attr-defined]
+
+    def booking_validate(booking, action) -> None:
+        raise Vetoed("boya stoğu yok / out of hair dye", field="service")
+
+    module.booking_validate = hookimpl(booking_validate)  # type: ignore[attr-defined]
+    ctx = await start_context(
+        make_settings(plugins={"enabled": ["inventory"]}, server={"rate_limit_per_minute": 0}),
+        {"inventory": module},
+    )
+    business = await build(staff=1)
+    service = await add_service(business, "colour")
+    async with api_client(ctx) as client:
+        response = await client.post(
+            "/api/v1/bookings", json={"service": service, "start": START, "customer": CUSTOMER}
+        )
+    assert response.status_code == 422
+    assert response.json()["detail"] == "boya stoğu yok / out of hair dye"
+    assert response.json()["errors"] == [{"field": "service", "message": "boya stoğu yok / out of hair dye"}]
+    assert await ctx.db.fetchval("SELECT COUNT(*) FROM booking") == 0
