@@ -425,27 +425,41 @@ class BookingService:
                         )
         return booked, conflicts
 
-    async def _take_seat(self, booking_id: int, service: ServiceInfo, staff_id: int, start: datetime) -> None:
-        """One seat unit of the session; the database refuses more seats than the service has."""
-        block_start, block_end = (from_minutes(m) for m in service.rule.block(to_minutes(start)))
+    async def _take_unit(
+        self,
+        booking_id: int,
+        kind: str,
+        owner_id: int,
+        capacity: int,
+        block: tuple[datetime, datetime],
+        full: str,
+    ) -> None:
+        """Take the lowest free unit of a resource or session; the database refuses a taken one."""
+        block_start, block_end = block
         used = {
             int(r["unit"])
             for r in await self.db.fetch(
-                "SELECT unit FROM occupancy WHERE owner_kind = 'seat' AND owner_id = ?"
+                "SELECT unit FROM occupancy WHERE owner_kind = ? AND owner_id = ?"
                 " AND starts_at < ? AND ends_at > ?",
-                staff_id,
+                kind,
+                owner_id,
                 block_end,
                 block_start,
             )
         }
-        unit = next((u for u in range(service.seats) if u not in used), None)
+        unit = next((u for u in range(capacity) if u not in used), None)
         if unit is None:
-            raise SlotTaken("this session is full")
+            raise SlotTaken(full)
         await self.db.execute(
             "INSERT INTO occupancy (booking, owner_kind, owner_id, unit, starts_at, ends_at)"
-            " VALUES (?, 'seat', ?, ?, ?, ?)",
-            booking_id, staff_id, unit, block_start, block_end,
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            booking_id, kind, owner_id, unit, block_start, block_end,
         )  # fmt: skip
+
+    @staticmethod
+    def _block(service: ServiceInfo, start: datetime) -> tuple[datetime, datetime]:
+        block_start, block_end = service.rule.block(to_minutes(start))
+        return from_minutes(block_start), from_minutes(block_end)
 
     async def _place(
         self, booking: BookingSnapshot, service: ServiceInfo, staff_id: int, start: datetime
@@ -459,7 +473,8 @@ class BookingService:
             )  # fmt: skip
             if not joins:
                 await self._occupy(booking.id, service, staff_id, start)
-            await self._take_seat(booking.id, service, staff_id, start)
+            block = self._block(service, start)
+            await self._take_unit(booking.id, "seat", staff_id, service.seats, block, "this session is full")
             return
         await self._occupy(booking.id, service, staff_id, start)
 
@@ -479,32 +494,17 @@ class BookingService:
         await self.db.execute("DELETE FROM occupancy WHERE booking = ?", booking.id)
 
     async def _occupy(self, booking_id: int, service: ServiceInfo, staff_id: int, start: datetime) -> None:
-        block_start, block_end = (from_minutes(m) for m in service.rule.block(to_minutes(start)))
+        """The staff member (unit 0) and one unit of each required resource, for the whole block."""
+        block = self._block(service, start)
         await self.db.execute(
             "INSERT INTO occupancy (booking, owner_kind, owner_id, unit, starts_at, ends_at)"
             " VALUES (?, 'staff', ?, 0, ?, ?)",
-            booking_id, staff_id, block_start, block_end,
+            booking_id, staff_id, *block,
         )  # fmt: skip
         for resource_id in service.resource_ids:
             capacity = int(await self.db.fetchval("SELECT capacity FROM resource WHERE id = ?", resource_id))
-            used = {
-                int(r["unit"])
-                for r in await self.db.fetch(
-                    "SELECT unit FROM occupancy WHERE owner_kind = 'resource' AND owner_id = ?"
-                    " AND starts_at < ? AND ends_at > ?",
-                    resource_id,
-                    block_end,
-                    block_start,
-                )
-            }
-            unit = next((u for u in range(capacity) if u not in used), None)
-            if unit is None:
-                raise SlotTaken("a required room or piece of equipment is fully booked then")
-            await self.db.execute(
-                "INSERT INTO occupancy (booking, owner_kind, owner_id, unit, starts_at, ends_at)"
-                " VALUES (?, 'resource', ?, ?, ?, ?)",
-                booking_id, resource_id, unit, block_start, block_end,
-            )  # fmt: skip
+            full = "a required room or piece of equipment is fully booked then"
+            await self._take_unit(booking_id, "resource", resource_id, capacity, block, full)
 
     async def _history(
         self, booking_id: int, action: str, old: BookingSnapshot | None, new: BookingSnapshot | None

@@ -10,7 +10,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -29,8 +29,16 @@ T = TypeVar("T")
 EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "config.example.toml"
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+def report_config_error(err: ConfigError) -> NoReturn:
+    """One line per problem, each with the file and key path, then exit 1."""
+    where = f"{err.source}: " if err.source else ""
+    for problem in err.problems:
+        click.echo(f"error: {where}{problem}", err=True)
     sys.exit(1)
 
 
@@ -56,10 +64,7 @@ class AjandaGroup(click.Group):
         try:
             return super().invoke(ctx)
         except ConfigError as err:
-            where = f"{err.source}: " if err.source else ""
-            for problem in err.problems:
-                click.echo(f"error: {where}{problem}", err=True)
-            sys.exit(1)
+            report_config_error(err)
         except AjandaError as err:
             fail(str(err))
         except OSError as err:
@@ -367,10 +372,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         add_plugin_commands(cli, args)
     except ConfigError as err:
-        where = f"{err.source}: " if err.source else ""
-        for problem in err.problems:
-            click.echo(f"error: {where}{problem}", err=True)
-        sys.exit(1)
+        report_config_error(err)
     except AjandaError as err:
         # A broken plugin must not hide the built-in commands (e.g. `config check` to diagnose it).
         if args and args[0] not in ("config", "init", "--help", "-h", "--version"):
