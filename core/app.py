@@ -20,6 +20,7 @@ from core.context import AppContext, build_context
 from core.health.routes import healthz
 from core.outbox.worker import Worker
 from core.plugins import core_version
+from core.scheduling.admin_routes import scheduling_admin_router
 from core.scheduling.routes import PublicSchedulingController
 from core.web.access_log import access_log_middleware
 from core.web.auth import admin_guard
@@ -72,6 +73,7 @@ def create_app(
         PublicSchedulingController,
         PublicBookingController,
         AdminBookingController,
+        scheduling_admin_router(),
         *plugin_routers(ctx),
     ]
     limiter, stores = rate_limit(settings)
