@@ -292,3 +292,30 @@ async def test_a_plugin_veto_refuses_the_booking_with_its_reason(make_settings, 
     assert response.json()["detail"] == "boya stoğu yok / out of hair dye"
     assert response.json()["errors"] == [{"field": "service", "message": "boya stoğu yok / out of hair dye"}]
     assert await ctx.db.fetchval("SELECT COUNT(*) FROM booking") == 0
+
+
+async def test_deactivated_location_or_room_takes_no_bookings_and_nul_is_refused(
+    open_context: AppContext,
+) -> None:
+    business = await build(staff=1)
+    from tests.business import add_resource
+
+    room = await add_resource(business, "room")
+    service = await add_service(business, "laser", resources=(room,))
+    url = f"/api/v1/availability?service={service}&from={DAY}&to={DAY}"
+    async with api_client(open_context) as client:
+        assert (await client.get(url)).json()["slots"]
+        async with open_context.db.transaction():
+            await open_context.db.execute("UPDATE resource SET active = ? WHERE id = ?", False, room)
+        assert (await client.get(url)).json()["slots"] == []
+        async with open_context.db.transaction():
+            await open_context.db.execute("UPDATE resource SET active = ? WHERE id = ?", True, room)
+            await open_context.db.execute(
+                "UPDATE location SET active = ? WHERE id = ?", False, business.location
+            )
+        assert (await client.get(url)).status_code == 422  # offered at no active location
+        nul = await client.post(
+            "/api/v1/bookings",
+            json={"service": service, "start": START, "customer": {**CUSTOMER, "name": "A\u0000B"}},
+        )
+        assert nul.status_code == 422 and "customer.name" in nul.json()["detail"]

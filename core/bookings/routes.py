@@ -21,14 +21,15 @@ from core.scheduling.loader import load_service, location_zone
 from core.web.auth import context_of
 from core.web.params import BodyId, PathId, QueryId
 
-Text200 = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Notes = Annotated[str, msgspec.Meta(max_length=2000)]
+# No NUL characters: PostgreSQL cannot store them in text.
+Text200 = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern="^[^\x00]*$")]
+Notes = Annotated[str, msgspec.Meta(max_length=2000, pattern="^[^\x00]*$")]
 
 
 class CustomerIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     name: Text200
-    phone: Annotated[str, msgspec.Meta(max_length=40)] | None = None
-    email: Annotated[str, msgspec.Meta(max_length=254)] | None = None
+    phone: Annotated[str, msgspec.Meta(max_length=40, pattern="^[^\x00]*$")] | None = None
+    email: Annotated[str, msgspec.Meta(max_length=254, pattern="^[^\x00]*$")] | None = None
     language: Literal["tr", "en"] | None = None
 
 
@@ -125,7 +126,7 @@ class BookingOut(msgspec.Struct):
 
 
 class CancelIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    reason: Annotated[str, msgspec.Meta(max_length=500)] | None = None
+    reason: Annotated[str, msgspec.Meta(max_length=500, pattern="^[^\x00]*$")] | None = None
 
 
 class RescheduleIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

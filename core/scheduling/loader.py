@@ -90,7 +90,13 @@ async def load_service(db: Database, service_id: int) -> ServiceInfo:
     if not rows:
         raise NotFound("service", service_id)
     r = rows[0]
-    locations = await db.fetch("SELECT location FROM service_location WHERE service = ?", service_id)
+    # A deactivated location takes no bookings.
+    locations = await db.fetch(
+        "SELECT sl.location FROM service_location sl JOIN location l ON l.id = sl.location"
+        " WHERE sl.service = ? AND l.active = ?",
+        service_id,
+        True,
+    )
     resources = await db.fetch("SELECT resource FROM service_resource WHERE service = ?", service_id)
     rule = ServiceRule(
         duration=int(r["duration_min"]),
@@ -215,7 +221,12 @@ async def load_availability(
 
     resource_busy: list[Interval] = []
     for resource_id in service.resource_ids:
-        capacity = int(await db.fetchval("SELECT capacity FROM resource WHERE id = ?", resource_id) or 1)
+        resource = await db.fetch("SELECT capacity, active FROM resource WHERE id = ?", resource_id)
+        if not resource or not resource[0]["active"]:
+            # A required room or device that is out of service blocks the service entirely.
+            resource_busy.append((to_minutes(window_start), to_minutes(window_end)))
+            continue
+        capacity = int(resource[0]["capacity"])
         rows = await db.fetch(
             "SELECT o.starts_at, o.ends_at FROM occupancy o JOIN booking b ON b.id = o.booking"
             " WHERE o.owner_kind = 'resource' AND o.owner_id = ? AND o.starts_at < ? AND o.ends_at > ?"
