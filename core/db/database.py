@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from core.config import Settings
-from core.db.engines import AjandaPostgresEngine, AjandaSQLiteEngine
+from core.db.engines import AjandaPostgresEngine, AjandaSQLiteEngine, fetch_rows
 from core.errors import AjandaError
 
 log = logging.getLogger("ajanda.db")
@@ -219,13 +219,25 @@ class Database:
 
     async def fetch(self, sql: str, *args: Any) -> list[Any]:
         """Rows (indexable by column name) from the current transaction or a pooled connection."""
+        return await self._fetch(sql, args, tuples=False)
+
+    async def fetch_tuples(self, sql: str, *args: Any) -> list[Any]:
+        """Rows indexable by position only: for hot reads of thousands of rows (availability)."""
+        return await self._fetch(sql, args, tuples=True)
+
+    def epoch_minutes(self, column: str) -> str:
+        """SQL for a timestamp column as whole minutes since 1970 UTC, so big reads skip datetime parsing."""
+        if self.kind == "sqlite":
+            return f"(unixepoch({column}) / 60)"
+        return f"floor(EXTRACT(EPOCH FROM {column}) / 60)::bigint"
+
+    async def _fetch(self, sql: str, args: tuple[Any, ...], tuples: bool) -> list[Any]:
         tx = self._current.get()
         if self.kind == "sqlite":
             assert isinstance(self.engine, AjandaSQLiteEngine)
             if tx is not None:
-                async with tx.connection.execute(sql, args) as cursor:
-                    return list(await cursor.fetchall())
-            return await self.engine.run_outside_transaction(sql, args)
+                return await fetch_rows(tx.connection, sql, args, tuples)
+            return await self.engine.run_outside_transaction(sql, args, tuples)
         pg_sql = _to_postgres(sql)
         if tx is not None:
             return list(await tx.connection.fetch(pg_sql, *args))

@@ -18,6 +18,20 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, dict_factory
 
 
+async def fetch_rows(
+    conn: aiosqlite.Connection, query: str, args: list[Any] | tuple[Any, ...], tuples: bool
+) -> list[Any]:
+    """All rows of one statement; `tuples` skips the per-row dict, which costs a third of a big read."""
+    cursor = await conn.cursor()
+    try:
+        if tuples:
+            cursor._cursor.row_factory = None  # sqlite3.Cursor allows a per-cursor factory
+        await cursor.execute(query, args)
+        return list(await cursor.fetchall())
+    finally:
+        await cursor.close()
+
+
 class AjandaSQLiteEngine(SQLiteEngine):
     """SQLite with WAL, a busy timeout, persistent connections and per-connection pragmas set once."""
 
@@ -67,13 +81,14 @@ class AjandaSQLiteEngine(SQLiteEngine):
                     self._readers = queue
         return self._readers
 
-    async def run_outside_transaction(self, query: str, args: list[Any] | tuple[Any, ...]) -> list[Any]:
-        """Run one autocommit statement on a pooled persistent connection."""
+    async def run_outside_transaction(
+        self, query: str, args: list[Any] | tuple[Any, ...], tuples: bool = False
+    ) -> list[Any]:
+        """Run one autocommit statement on a pooled persistent connection (rows as dicts or tuples)."""
         queue = await self._reader_queue()
         conn = await queue.get()
         try:
-            async with conn.execute(query, args) as cursor:
-                return list(await cursor.fetchall())
+            return await fetch_rows(conn, query, args, tuples)
         finally:
             queue.put_nowait(conn)
 

@@ -203,8 +203,10 @@ async def load_availability(
     )
     exclude = " AND b.id <> ?" if exclude_booking is not None else ""
     extra_args = [exclude_booking] if exclude_booking is not None else []
-    busy_rows = await db.fetch(
-        "SELECT o.owner_id, o.starts_at, o.ends_at FROM occupancy o JOIN booking b ON b.id = o.booking"
+    # The biggest read (one row per booking in the window): minutes computed by the database, plain tuples.
+    busy_rows = await db.fetch_tuples(
+        f"SELECT o.owner_id, {db.epoch_minutes('o.starts_at')}, {db.epoch_minutes('o.ends_at')}"
+        " FROM occupancy o JOIN booking b ON b.id = o.booking"
         f" WHERE o.owner_kind = 'staff' AND o.owner_id IN ({marks}) AND o.starts_at < ? AND o.ends_at > ?"
         f"{active}{exclude}",
         *ids,
@@ -214,8 +216,8 @@ async def load_availability(
         *extra_args,
     )
     per_staff: dict[int, list[Interval]] = {sid: [] for sid in ids}
-    for r in busy_rows:
-        per_staff[int(r["owner_id"])].append((to_minutes(r["starts_at"]), to_minutes(r["ends_at"])))
+    for owner, starts, ends in busy_rows:
+        per_staff[owner].append((starts, ends))
     for sid, intervals in per_staff.items():
         calendars[sid].busy = merge(intervals)
 
@@ -227,8 +229,9 @@ async def load_availability(
             resource_busy.append((to_minutes(window_start), to_minutes(window_end)))
             continue
         capacity = int(resource[0]["capacity"])
-        rows = await db.fetch(
-            "SELECT o.starts_at, o.ends_at FROM occupancy o JOIN booking b ON b.id = o.booking"
+        rows = await db.fetch_tuples(
+            f"SELECT {db.epoch_minutes('o.starts_at')}, {db.epoch_minutes('o.ends_at')}"
+            " FROM occupancy o JOIN booking b ON b.id = o.booking"
             " WHERE o.owner_kind = 'resource' AND o.owner_id = ? AND o.starts_at < ? AND o.ends_at > ?"
             f"{active}{exclude}",
             resource_id,
@@ -237,7 +240,7 @@ async def load_availability(
             now,
             *extra_args,
         )
-        used = [(to_minutes(r["starts_at"]), to_minutes(r["ends_at"])) for r in rows]
+        used = [(int(starts), int(ends)) for starts, ends in rows]
         resource_busy.extend(saturated(used, capacity))
     return Availability(
         service, location_id, zone, days, closed, list(calendars.values()), merge(resource_busy)
