@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from core.config import Settings
-from core.db.engines import AjandaPostgresEngine, AjandaSQLiteEngine, fetch_rows
+from core.db.engines import AjandaPostgresEngine, AjandaSQLiteEngine, fetch_rows, is_write
 from core.errors import AjandaError
 
 log = logging.getLogger("ajanda.db")
@@ -77,6 +77,7 @@ class Database:
         self._write_lock: asyncio.Lock | None = None
         self._writer: Any = None
         self._is_open = False
+        self._commits = 0
 
     # ---------------------------------------------------------------------------------------------
     async def open(self) -> None:
@@ -116,6 +117,12 @@ class Database:
     @property
     def url(self) -> str:
         return self.settings.database.url.reveal()
+
+    @property
+    def commits(self) -> int:
+        """Commits and autocommit writes made through this instance, so in-process caches can tell
+        that something may have changed since they last looked."""
+        return self._commits + self.engine.autocommit_writes
 
     @property
     def current_tx(self) -> Tx | None:
@@ -159,6 +166,7 @@ class Database:
             except BaseException:
                 await self._rollback_quietly(conn)
                 raise
+            self._commits += 1
         await self._run_after_commit(tx)
 
     @asynccontextmanager
@@ -181,6 +189,7 @@ class Database:
                     raise
             # Piccolo leaks the connection when COMMIT fails; here `finally` always releases it.
             await transaction.commit()
+            self._commits += 1
         finally:
             await pool.release(conn)
         await self._run_after_commit(tx)
@@ -242,8 +251,12 @@ class Database:
         if tx is not None:
             return list(await tx.connection.fetch(pg_sql, *args))
         assert isinstance(self.engine, AjandaPostgresEngine) and self.engine.pool is not None
-        async with self.engine.pool.acquire() as conn:
-            return list(await conn.fetch(pg_sql, *args))
+        try:
+            async with self.engine.pool.acquire() as conn:
+                return list(await conn.fetch(pg_sql, *args))
+        finally:
+            if is_write(sql):
+                self.engine.autocommit_writes += 1
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
         rows = await self.fetch(sql, *args)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,18 +19,32 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, dict_factory
 
 
-async def fetch_rows(
-    conn: aiosqlite.Connection, query: str, args: list[Any] | tuple[Any, ...], tuples: bool
-) -> list[Any]:
-    """All rows of one statement; `tuples` skips the per-row dict, which costs a third of a big read."""
-    cursor = await conn.cursor()
+def _rows_now(conn: sqlite3.Connection, query: str, args: Sequence[Any], tuples: bool) -> list[Any]:
+    cursor = conn.cursor()
     try:
         if tuples:
-            cursor._cursor.row_factory = None  # sqlite3.Cursor allows a per-cursor factory
-        await cursor.execute(query, args)
-        return list(await cursor.fetchall())
+            cursor.row_factory = None
+        cursor.execute(query, args)
+        return cursor.fetchall()
     finally:
-        await cursor.close()
+        cursor.close()
+
+
+def is_write(query: str) -> bool:
+    """Whether a statement run outside a transaction may change data (anything but a plain read)."""
+    return not query.lstrip()[:6].upper().startswith(("SELECT", "PRAGMA"))
+
+
+async def fetch_rows(conn: aiosqlite.Connection, query: str, args: Sequence[Any], tuples: bool) -> list[Any]:
+    """All rows of one statement in one trip to the connection's thread.
+
+    aiosqlite's public cursor API costs four thread hand-offs per statement (cursor, execute, fetchall,
+    close): at ten statements per request that, not SQLite, capped a slot query at ~350 requests/s
+    (docs/performance.md). `_execute` runs one function on the connection's own thread, which is what
+    every public aiosqlite method does inside; aiosqlite is pinned below 0.23 for it. `tuples` skips
+    the per-row dict, a third of the cost of a read of thousands of rows.
+    """
+    return await conn._execute(_rows_now, conn._conn, query, args, tuples)
 
 
 class AjandaSQLiteEngine(SQLiteEngine):
@@ -42,6 +57,8 @@ class AjandaSQLiteEngine(SQLiteEngine):
         self._readers: asyncio.Queue[aiosqlite.Connection] | None = None
         self._all: list[aiosqlite.Connection] = []
         self._opening = asyncio.Lock()
+        # Statements that may have written outside a transaction (Piccolo's autocommit saves).
+        self.autocommit_writes = 0
 
     async def connect(self) -> aiosqlite.Connection:
         """A new connection with the pragmas every Ajanda connection needs."""
@@ -91,6 +108,8 @@ class AjandaSQLiteEngine(SQLiteEngine):
             return await fetch_rows(conn, query, args, tuples)
         finally:
             queue.put_nowait(conn)
+            if is_write(query):
+                self.autocommit_writes += 1
 
     async def _run_in_new_connection(
         self,
@@ -117,8 +136,25 @@ class AjandaPostgresEngine(PostgresEngine):
     """PostgreSQL through an asyncpg pool opened at start-up."""
 
     def __init__(self, dsn: str, pool_size: int) -> None:
+        # Statements that may have written outside a transaction (Piccolo's autocommit saves); set
+        # first because Piccolo's constructor already runs a query.
+        self.autocommit_writes = 0
         super().__init__(config={"dsn": dsn})
         self.pool_size = pool_size
+
+    async def _run_in_pool(self, query: str, args: Sequence[Any] | None = None) -> Any:
+        try:
+            return await super()._run_in_pool(query, args)
+        finally:
+            if is_write(query):
+                self.autocommit_writes += 1
+
+    async def _run_in_new_connection(self, query: str, args: Sequence[Any] | None = None) -> Any:
+        try:
+            return await super()._run_in_new_connection(query, args)
+        finally:
+            if is_write(query):
+                self.autocommit_writes += 1
 
     async def open(self) -> None:
         await self.start_connection_pool(min_size=1, max_size=self.pool_size)

@@ -1,52 +1,41 @@
 """Reads what the availability engine needs, narrowly: only the columns and the time window asked for.
 
-This is the hot read path (every slot query), so it uses plain SQL rows, not ORM objects.
+This is the hot read path (every slot query). The slow-changing schedule comes from the in-memory
+catalogue (checked against the database's schedule version); the one read that is made every time is
+the busy time of the staff and resources in the window, as epoch minutes in plain tuples.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from core.db.database import Database
 from core.errors import FieldError, NotFound
 from core.scheduling.availability import (
     Interval,
-    ServiceRule,
     StaffCalendar,
-    WeeklyShift,
     local_to_minutes,
     merge,
     saturated,
     to_minutes,
 )
+from core.scheduling.catalogue import ServiceInfo, TimeExceptions, catalogue, money
 
+__all__ = [
+    "Availability",
+    "ServiceInfo",
+    "day_bounds",
+    "load_availability",
+    "load_service",
+    "location_zone",
+    "money",
+    "qualified_staff",
+]
 
-@dataclass(frozen=True)
-class ServiceInfo:
-    id: int
-    name: str
-    category: str
-    rule: ServiceRule
-    required_skill: str | None
-    seats: int
-    price: str
-    currency: str
-    deposit_kind: str
-    deposit_value: str
-    location_ids: tuple[int, ...]
-    resource_ids: tuple[int, ...]
-
-    def deposit_due(self) -> str:
-        if self.deposit_kind == "fixed":
-            return money(self.deposit_value)
-        if self.deposit_kind == "percent":
-            return money(Decimal(self.price) * Decimal(self.deposit_value) / 100)
-        return money(0)
+NO_EXCEPTIONS = TimeExceptions()
 
 
 @dataclass
@@ -62,82 +51,26 @@ class Availability:
     resource_busy: list[Interval]
 
 
-def money(value: object) -> str:
-    """Amounts as text with two decimals on both engines (SQLite may hand back 500 for 500.00)."""
-    return str(Decimal(str(value)).quantize(Decimal("0.01")))
-
-
 async def location_zone(db: Database, location_id: int) -> ZoneInfo:
-    zone_name = await db.fetchval("SELECT timezone FROM location WHERE id = ?", location_id)
-    if zone_name is None:
+    zone = await (await catalogue(db)).zone(db, location_id)
+    if zone is None:
         raise NotFound("location", location_id)
-    return ZoneInfo(zone_name)
-
-
-def _hhmm(text: str) -> time:
-    hours, minutes = text.split(":")
-    return time(int(hours), int(minutes))
+    return zone
 
 
 async def load_service(db: Database, service_id: int) -> ServiceInfo:
-    rows = await db.fetch(
-        "SELECT id, name, category, duration_min, buffer_before_min, buffer_after_min, prep_min, cleanup_min,"
-        " price, currency, deposit_kind, deposit_value, required_skill, min_notice_min,"
-        " max_days_ahead, slot_step_min, seats FROM service WHERE id = ? AND active = ?",
-        service_id,
-        True,
-    )
-    if not rows:
+    """An active service, as the schedule catalogue holds it."""
+    service = await (await catalogue(db)).service(db, service_id)
+    if service is None:
         raise NotFound("service", service_id)
-    r = rows[0]
-    # A deactivated location takes no bookings.
-    locations = await db.fetch(
-        "SELECT sl.location FROM service_location sl JOIN location l ON l.id = sl.location"
-        " WHERE sl.service = ? AND l.active = ?",
-        service_id,
-        True,
-    )
-    resources = await db.fetch("SELECT resource FROM service_resource WHERE service = ?", service_id)
-    rule = ServiceRule(
-        duration=int(r["duration_min"]),
-        step=int(r["slot_step_min"]),
-        buffer_before=int(r["buffer_before_min"]),
-        buffer_after=int(r["buffer_after_min"]),
-        prep=int(r["prep_min"]),
-        cleanup=int(r["cleanup_min"]),
-        min_notice=int(r["min_notice_min"]),
-        max_days_ahead=int(r["max_days_ahead"]),
-    )
-    return ServiceInfo(
-        id=int(r["id"]),
-        name=r["name"],
-        category=r["category"],
-        rule=rule,
-        required_skill=r["required_skill"],
-        seats=int(r["seats"]),
-        price=money(r["price"]),
-        currency=r["currency"],
-        deposit_kind=r["deposit_kind"],
-        deposit_value=money(r["deposit_value"]),
-        location_ids=tuple(int(x["location"]) for x in locations),
-        resource_ids=tuple(int(x["resource"]) for x in resources),
-    )
+    return service
 
 
 async def qualified_staff(
     db: Database, service: ServiceInfo, location_id: int, staff_id: int | None = None
 ) -> list[int]:
-    rows = await db.fetch(
-        "SELECT s.id, s.skills FROM staff s JOIN staff_location sl ON sl.staff = s.id"
-        " WHERE sl.location = ? AND s.active = ? ORDER BY s.id",
-        location_id,
-        True,
-    )
-    found = [
-        int(r["id"])
-        for r in rows
-        if service.required_skill is None or service.required_skill in json.loads(r["skills"])
-    ]
+    members = await (await catalogue(db)).staff(db, location_id)
+    found = [m.id for m in members if service.required_skill is None or service.required_skill in m.skills]
     if staff_id is not None:
         if staff_id not in found:
             raise FieldError("staff", "this staff member does not offer this service at this location")
@@ -156,47 +89,24 @@ async def load_availability(
     exclude_booking: int | None = None,
 ) -> Availability:
     """Load working time and busy time of `staff_ids` for local days first_day..last_day."""
+    schedule = await catalogue(db)
     zone = await location_zone(db, location_id)
     days = [first_day + timedelta(days=i) for i in range((last_day - first_day).days + 1)]
     # The UTC window covering the local days, widened by the longest block edge.
-    margin = timedelta(minutes=service.rule.lead + service.rule.tail + 24 * 60)
+    margin = timedelta(minutes=service.rule.lead + service.rule.tail)
     window_start = datetime.combine(first_day, time(0), tzinfo=zone).astimezone(UTC) - margin
     window_end = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC) + margin
-    calendars = {sid: StaffCalendar(sid, []) for sid in staff_ids}
-    if not calendars:
+    if not staff_ids:
         return Availability(service, location_id, zone, days, set(), [], [])
+    shifts = await schedule.shifts(db, location_id)
+    exceptions = await schedule.exceptions(db, location_id, window_start, window_end)
+    calendars = {}
+    for sid in staff_ids:
+        dated = exceptions.get(sid, NO_EXCEPTIONS)
+        calendars[sid] = StaffCalendar(sid, list(shifts.get(sid, ())), list(dated.extra), list(dated.off))
+    closed = await schedule.closures(db, location_id, first_day, last_day)
     marks = ", ".join("?" for _ in calendars)
     ids = list(calendars)
-
-    for r in await db.fetch(
-        f"SELECT staff, weekday, start_time, end_time, breaks FROM working_hours"
-        f" WHERE location = ? AND staff IN ({marks})",
-        location_id,
-        *ids,
-    ):
-        breaks = tuple((_hhmm(a), _hhmm(b)) for a, b in json.loads(r["breaks"]))
-        calendars[int(r["staff"])].shifts.append(
-            WeeklyShift(int(r["weekday"]), _hhmm(r["start_time"]), _hhmm(r["end_time"]), breaks)
-        )
-    for r in await db.fetch(
-        f"SELECT staff, kind, starts_at, ends_at FROM staff_exception WHERE staff IN ({marks})"
-        " AND (location IS NULL OR location = ?) AND starts_at < ? AND ends_at > ?",
-        *ids,
-        location_id,
-        window_end,
-        window_start,
-    ):
-        target = calendars[int(r["staff"])].off if r["kind"] == "off" else calendars[int(r["staff"])].extra
-        target.append((to_minutes(r["starts_at"]), to_minutes(r["ends_at"])))
-    closed = {
-        r["day"] if isinstance(r["day"], date) else date.fromisoformat(r["day"])
-        for r in await db.fetch(
-            "SELECT day FROM closure WHERE (location IS NULL OR location = ?) AND day >= ? AND day <= ?",
-            location_id,
-            first_day,
-            last_day,
-        )
-    }
     active = (
         " AND (b.status IN ('confirmed', 'completed', 'no_show')"
         " OR (b.status = 'pending' AND (b.hold_expires_at IS NULL OR b.hold_expires_at > ?)))"
@@ -205,7 +115,9 @@ async def load_availability(
     extra_args = [exclude_booking] if exclude_booking is not None else []
     # The biggest read (one row per booking in the window): minutes computed by the database, plain tuples.
     busy_rows = await db.fetch_tuples(
-        f"SELECT o.owner_id, {db.epoch_minutes('o.starts_at')}, {db.epoch_minutes('o.ends_at')}"
+        # CAST: an expression has no declared type, so Piccolo's per-value INTEGER converter is skipped.
+        f"SELECT CAST(o.owner_id AS INTEGER), {db.epoch_minutes('o.starts_at')},"
+        f" {db.epoch_minutes('o.ends_at')}"
         " FROM occupancy o JOIN booking b ON b.id = o.booking"
         f" WHERE o.owner_kind = 'staff' AND o.owner_id IN ({marks}) AND o.starts_at < ? AND o.ends_at > ?"
         f"{active}{exclude}",
@@ -223,12 +135,12 @@ async def load_availability(
 
     resource_busy: list[Interval] = []
     for resource_id in service.resource_ids:
-        resource = await db.fetch("SELECT capacity, active FROM resource WHERE id = ?", resource_id)
-        if not resource or not resource[0]["active"]:
+        resource = await schedule.resource(db, resource_id)
+        if resource is None or not resource.active:
             # A required room or device that is out of service blocks the service entirely.
             resource_busy.append((to_minutes(window_start), to_minutes(window_end)))
             continue
-        capacity = int(resource[0]["capacity"])
+        capacity = resource.capacity
         rows = await db.fetch_tuples(
             f"SELECT {db.epoch_minutes('o.starts_at')}, {db.epoch_minutes('o.ends_at')}"
             " FROM occupancy o JOIN booking b ON b.id = o.booking"
