@@ -10,10 +10,14 @@ executemany in one transaction. Then it prints, for 1 staff x 1 day and 50 staff
 
 - compute only: find_slots on data loaded beforehand (what the engine costs);
 - end to end: BookingService.slots, i.e. the staff query, load_availability's reads and find_slots;
-- the end-to-end time split into its parts.
+- the end-to-end time split into its parts;
+- over HTTP (`ajanda serve` in its own process, wrk as the load generator; --no-http skips it): slot
+  queries per second and their latency for 1 staff x 1 day and for "any staff" x 1 day, each request a
+  different staff member and day, and the 50 staff x 60 days query as one client sees it.
 
-Targets on the 2-core machine for 50 staff x 60 days: under 50 ms compute, under 150 ms end to end.
-The script prints numbers and whether they are under target; it asserts nothing.
+Targets on the 2-core machine: 50 staff x 60 days under 50 ms compute and 150 ms end to end; at least
+2,500 slot queries/s with p99 under 50 ms. The script prints numbers and how they compare with the
+targets; it asserts nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ import argparse
 import asyncio
 import gc
 import random
+import statistics
 import time
+import urllib.request
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -39,13 +45,29 @@ from bench.common import (
     scratch_database,
     summary_ms,
 )
+from bench.http import lua_items, run_wrk, running_server
 from core.bookings.service import BookingService
+from core.config import generate_secrets
 from core.context import build_context
 from core.scheduling.availability import find_slots, to_minutes
 from core.scheduling.loader import load_availability, load_service, qualified_staff
 
 TARGET_COMPUTE_MS = 50.0
 TARGET_E2E_MS = 150.0
+TARGET_QUERIES_PER_S = 2500.0
+TARGET_P99_MS = 50.0
+
+# wrk: each thread walks its share of the request list (tid, tid + threads, ...).
+LUA_GET = """
+local items = %s
+local n, step
+function init(args) n = tid; step = tonumber(args[1]) end
+function request()
+  local path = items[(n %% #items) + 1][1]
+  n = n + step
+  return wrk.format("GET", path)
+end
+"""
 
 
 def timed_sync(fn: Callable[[], Any], runs: int, warmup: int = 3) -> list[float]:
@@ -80,18 +102,20 @@ def verdict(seconds: list[float], target_ms: float) -> str:
     return f"target < {target_ms:.0f} ms: NOT MET ({median / target_ms:.1f}x the target)"
 
 
-async def run(engine: str, dsn: str, staff: int, days: int, bookings: int, runs: int, seed: int) -> None:
+async def run(args: argparse.Namespace) -> None:
+    engine, staff, days, bookings = args.engine, args.staff, args.days, args.bookings
     print(f"machine: {machine()}")
     print(f"engine: {engine}")
-    async with scratch_database(engine, dsn) as (url, folder):
-        settings = bench_settings(url, folder, logging={"level": "WARNING", "access_log": False})
+    secrets = generate_secrets()
+    async with scratch_database(engine, args.dsn) as (url, folder):
+        settings = bench_settings(url, folder, secrets, logging={"level": "WARNING", "access_log": False})
         ctx = build_context(settings)
         await ctx.start(run_migrations=True)
         try:
             started = time.perf_counter()
             business = await build_business(ctx.db, staff)
             day_list = local_days(business.zone, 1, days)
-            plan = plan_bookings(business, day_list, bookings, random.Random(seed))
+            plan = plan_bookings(business, day_list, bookings, random.Random(args.seed))
             planned = time.perf_counter()
             await bulk_bookings(ctx.db, business, plan)
             loaded = time.perf_counter()
@@ -100,9 +124,62 @@ async def run(engine: str, dsn: str, staff: int, days: int, bookings: int, runs:
                 f"{days} days ({day_list[0]}..{day_list[-1]}); planned in {planned - started:.2f} s, "
                 f"inserted (executemany, one transaction, + ANALYZE) in {loaded - planned:.2f} s"
             )
-            await measure(ctx, business, day_list, runs)
+            await measure(ctx, business, day_list, args.runs)
         finally:
             await ctx.stop()
+        if args.http:
+            measure_http(url, folder, secrets, business, day_list, args)
+
+
+def measure_http(
+    url: str,
+    folder: Any,
+    secrets: dict[str, str],
+    business: Any,
+    day_list: list[Any],
+    args: argparse.Namespace,
+) -> None:
+    query = f"/api/v1/availability?service={business.service}"
+    one = [[f"{query}&from={d}&to={d}&staff={sid}"] for d in day_list for sid in business.staff]
+    random.Random(args.seed).shuffle(one)
+    anyone = [[f"{query}&from={d}&to={d}"] for d in day_list]
+    big = f"{query}&from={day_list[0]}&to={day_list[-1]}"
+    print(
+        f"\n== HTTP, one `ajanda serve` process; wrk -t{args.threads} -c{args.connections} "
+        f"-d{args.seconds}s from another process"
+    )
+    with running_server(url, folder, secrets) as base:
+        results = {}
+        for label, items in (("1 staff x 1 day", one), ("any staff x 1 day", anyone)):
+            run_wrk(base, LUA_GET % lua_items(items), folder, threads=args.threads,
+                    connections=args.connections, seconds=2)  # fmt: skip
+            results[label] = run_wrk(
+                base,
+                LUA_GET % lua_items(items),
+                folder,
+                threads=args.threads,
+                connections=args.connections,
+                seconds=args.seconds,
+            )
+            print(f"slot queries, {label:18}: {results[label].line()}")
+        timings, size = [], 0
+        for _ in range(12):
+            started = time.perf_counter()
+            with urllib.request.urlopen(base + big, timeout=30) as response:
+                size = len(response.read())
+            timings.append(time.perf_counter() - started)
+        timings = timings[2:]
+        print(
+            f"{len(business.staff)} staff x {len(day_list)} days over HTTP, one client: median "
+            f"{statistics.median(timings) * 1000:.1f} ms, max {max(timings) * 1000:.1f} ms "
+            f"({size / 1024:.0f} KiB of JSON)"
+        )
+    small = results["1 staff x 1 day"]
+    met = small.per_second >= TARGET_QUERIES_PER_S and small.p99_ms < TARGET_P99_MS
+    print(
+        f"  slot queries target >= {TARGET_QUERIES_PER_S:.0f}/s with p99 < {TARGET_P99_MS:.0f} ms: "
+        f"{'MET' if met else 'NOT MET'} ({small.per_second:.0f}/s, p99 {small.p99_ms:.1f} ms)"
+    )
 
 
 async def open_staff_day(db: Any, service: Any, business: Any, day_list: list[Any], now: datetime) -> Any:
@@ -185,8 +262,11 @@ def main() -> None:
     parser.add_argument("--bookings", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=50, help="runs of the big case (the small one: 40x)")
     parser.add_argument("--seed", type=int, default=6698)
-    args = parser.parse_args()
-    asyncio.run(run(args.engine, args.dsn, args.staff, args.days, args.bookings, args.runs, args.seed))
+    parser.add_argument("--no-http", dest="http", action="store_false", help="skip the HTTP part")
+    parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections")
+    asyncio.run(run(parser.parse_args()))
 
 
 if __name__ == "__main__":

@@ -111,8 +111,10 @@ async def scratch_database(engine: str, dsn: str = DEFAULT_PG_DSN) -> AsyncItera
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def bench_settings(url: str, folder: Path, **sections: dict[str, Any]) -> Settings:
-    raw: dict[str, Any] = {"security": generate_secrets(), "database": {"url": url}}
+def bench_settings(
+    url: str, folder: Path, secrets: dict[str, str] | None = None, **sections: dict[str, Any]
+) -> Settings:
+    raw: dict[str, Any] = {"security": secrets or generate_secrets(), "database": {"url": url}}
     raw.update(sections)
     return settings_from_dict(raw, folder, None, env={})
 

@@ -23,6 +23,7 @@ from core.bookings import waitlist
 from core.bookings.snapshot import BookingSnapshot, BookingStatus
 from core.errors import Conflict, FieldError, NotFound
 from core.scheduling.availability import Slot, find_slots, from_minutes, to_minutes
+from core.scheduling.catalogue import catalogue
 from core.scheduling.loader import (
     ServiceInfo,
     load_availability,
@@ -119,9 +120,10 @@ class BookingService:
     ) -> tuple[ZoneInfo, list[Slot]]:
         """Free slots on the location's local days first_day..last_day."""
         now = now or datetime.now(UTC)
-        staff = await qualified_staff(self.db, service, location_id, staff_id)
+        schedule = await catalogue(self.db)
+        staff = await qualified_staff(self.db, service, location_id, staff_id, schedule)
         data = await load_availability(
-            self.db, service, location_id, first_day, last_day, staff, now, exclude_booking
+            self.db, service, location_id, first_day, last_day, staff, now, exclude_booking, schedule
         )
         found = find_slots(
             data.calendars,
@@ -191,7 +193,7 @@ class BookingService:
         exclude_booking: int | None = None,
     ) -> tuple[ZoneInfo, Slot | None]:
         """The free slot starting exactly at `moment`, if there is one."""
-        zone = await location_zone(self.db, location_id)
+        zone = await location_zone(self.db, location_id, await catalogue(self.db))
         day = moment.astimezone(zone).date()
         zone, found = await self.slots(service, location_id, day, day, staff_id, now, exclude_booking)
         target = to_minutes(moment)

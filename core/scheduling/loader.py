@@ -22,7 +22,7 @@ from core.scheduling.availability import (
     saturated,
     to_minutes,
 )
-from core.scheduling.catalogue import ServiceInfo, TimeExceptions, catalogue, money
+from core.scheduling.catalogue import Catalogue, ServiceInfo, TimeExceptions, catalogue, money
 
 __all__ = [
     "Availability",
@@ -51,8 +51,9 @@ class Availability:
     resource_busy: list[Interval]
 
 
-async def location_zone(db: Database, location_id: int) -> ZoneInfo:
-    zone = await (await catalogue(db)).zone(db, location_id)
+async def location_zone(db: Database, location_id: int, schedule: Catalogue | None = None) -> ZoneInfo:
+    """The location's zone; callers that already hold the catalogue pass it (one version check)."""
+    zone = await (schedule or await catalogue(db)).zone(db, location_id)
     if zone is None:
         raise NotFound("location", location_id)
     return zone
@@ -67,9 +68,13 @@ async def load_service(db: Database, service_id: int) -> ServiceInfo:
 
 
 async def qualified_staff(
-    db: Database, service: ServiceInfo, location_id: int, staff_id: int | None = None
+    db: Database,
+    service: ServiceInfo,
+    location_id: int,
+    staff_id: int | None = None,
+    schedule: Catalogue | None = None,
 ) -> list[int]:
-    members = await (await catalogue(db)).staff(db, location_id)
+    members = await (schedule or await catalogue(db)).staff(db, location_id)
     found = [m.id for m in members if service.required_skill is None or service.required_skill in m.skills]
     if staff_id is not None:
         if staff_id not in found:
@@ -87,10 +92,11 @@ async def load_availability(
     staff_ids: Sequence[int],
     now: datetime,
     exclude_booking: int | None = None,
+    schedule: Catalogue | None = None,
 ) -> Availability:
     """Load working time and busy time of `staff_ids` for local days first_day..last_day."""
-    schedule = await catalogue(db)
-    zone = await location_zone(db, location_id)
+    schedule = schedule or await catalogue(db)
+    zone = await location_zone(db, location_id, schedule)
     days = [first_day + timedelta(days=i) for i in range((last_day - first_day).days + 1)]
     # The UTC window covering the local days, widened by the longest block edge.
     margin = timedelta(minutes=service.rule.lead + service.rule.tail)
