@@ -70,8 +70,7 @@ def free_starts(business: Business, first_offset: int, count: int) -> list[list[
         if day.weekday() == 6:
             continue
         for hhmm in DAY_STARTS:
-            hours, minutes = (int(x) for x in hhmm.split(":"))
-            start = datetime.combine(day, time(hours, minutes), tzinfo=business.zone).isoformat()
+            start = datetime.combine(day, time.fromisoformat(hhmm), tzinfo=business.zone).isoformat()
             out.extend([staff, start] for staff in business.staff)
             if len(out) >= count:
                 return out[:count]

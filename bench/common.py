@@ -228,21 +228,16 @@ async def build_business(db: Database, staff: int, zone: str = ZONE, max_days_ah
     return Business(location, ZoneInfo(zone), service, ids)
 
 
-def _hhmm(text: str) -> time:
-    hours, minutes = text.split(":")
-    return time(int(hours), int(minutes))
-
-
 def _windows(day: date) -> list[tuple[time, time]]:
     """The working windows of a WEEK day (between the breaks)."""
     if day.weekday() not in WEEK:
         return []
     start, end, breaks = WEEK[day.weekday()]
-    out, cursor = [], _hhmm(start)
+    out, cursor = [], time.fromisoformat(start)
     for b_start, b_end in breaks:
-        out.append((cursor, _hhmm(b_start)))
-        cursor = _hhmm(b_end)
-    out.append((cursor, _hhmm(end)))
+        out.append((cursor, time.fromisoformat(b_start)))
+        cursor = time.fromisoformat(b_end)
+    out.append((cursor, time.fromisoformat(end)))
     return out
 
 

@@ -23,7 +23,7 @@ from core.bookings import waitlist
 from core.bookings.snapshot import BookingSnapshot, BookingStatus
 from core.errors import Conflict, FieldError, NotFound
 from core.scheduling.availability import Slot, find_slots, from_minutes, to_minutes
-from core.scheduling.catalogue import catalogue
+from core.scheduling.catalogue import Catalogue, catalogue
 from core.scheduling.loader import (
     ServiceInfo,
     load_availability,
@@ -117,10 +117,11 @@ class BookingService:
         staff_id: int | None = None,
         now: datetime | None = None,
         exclude_booking: int | None = None,
+        schedule: Catalogue | None = None,
     ) -> tuple[ZoneInfo, list[Slot]]:
         """Free slots on the location's local days first_day..last_day."""
         now = now or datetime.now(UTC)
-        schedule = await catalogue(self.db)
+        schedule = schedule or await catalogue(self.db)
         staff = await qualified_staff(self.db, service, location_id, staff_id, schedule)
         data = await load_availability(
             self.db, service, location_id, first_day, last_day, staff, now, exclude_booking, schedule
@@ -193,9 +194,12 @@ class BookingService:
         exclude_booking: int | None = None,
     ) -> tuple[ZoneInfo, Slot | None]:
         """The free slot starting exactly at `moment`, if there is one."""
-        zone = await location_zone(self.db, location_id, await catalogue(self.db))
+        schedule = await catalogue(self.db)
+        zone = await location_zone(self.db, location_id, schedule)
         day = moment.astimezone(zone).date()
-        zone, found = await self.slots(service, location_id, day, day, staff_id, now, exclude_booking)
+        zone, found = await self.slots(
+            service, location_id, day, day, staff_id, now, exclude_booking, schedule
+        )
         target = to_minutes(moment)
         return zone, next((s for s in found if s.start == target), None)
 

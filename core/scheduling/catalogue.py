@@ -79,11 +79,6 @@ class TimeExceptions:
     extra: tuple[Interval, ...] = ()
 
 
-def _hhmm(text: str) -> time:
-    hours, minutes = text.split(":")
-    return time(int(hours), int(minutes))
-
-
 def _day(value: object) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
@@ -137,9 +132,16 @@ class Catalogue:
                 " ORDER BY staff, weekday, start_time",
                 location_id,
             ):
-                breaks = tuple((_hhmm(a), _hhmm(b)) for a, b in json.loads(r["breaks"]))
+                breaks = tuple(
+                    (time.fromisoformat(a), time.fromisoformat(b)) for a, b in json.loads(r["breaks"])
+                )
                 per_staff.setdefault(int(r["staff"]), []).append(
-                    WeeklyShift(int(r["weekday"]), _hhmm(r["start_time"]), _hhmm(r["end_time"]), breaks)
+                    WeeklyShift(
+                        int(r["weekday"]),
+                        time.fromisoformat(r["start_time"]),
+                        time.fromisoformat(r["end_time"]),
+                        breaks,
+                    )
                 )
             self.shifts_at[location_id] = {sid: tuple(shifts) for sid, shifts in per_staff.items()}
         return self.shifts_at[location_id]
