@@ -11,14 +11,19 @@ from core.db.migrate import applied
 from core.tables import CORE_TABLES
 
 
-async def test_concurrent_check_then_insert_is_serialised(context: AppContext) -> None:
-    """20 writers each check for a key and insert it if absent: exactly one row, no errors."""
+async def test_concurrent_check_then_insert_is_serialised_by_a_named_lock(context: AppContext) -> None:
+    """20 writers each check for a key and insert it if absent: exactly one row, no errors.
+
+    Without a constraint PostgreSQL's READ COMMITTED would let several through; `Database.lock`
+    makes them queue there, and SQLite's IMMEDIATE transactions queue them anyway.
+    """
     db = context.db
     async with db.transaction():
         await db.execute("CREATE TABLE probe (k VARCHAR(10) NOT NULL)")
 
     async def writer() -> bool:
         async with db.transaction():
+            await db.lock("probe:slot")
             rows = await db.fetch("SELECT k FROM probe WHERE k = ?", "slot")
             if rows:
                 return False
@@ -26,21 +31,14 @@ async def test_concurrent_check_then_insert_is_serialised(context: AppContext) -
             await db.execute("INSERT INTO probe (k) VALUES (?)", "slot")
             return True
 
-    if db.kind == "postgres":
-        # Without a constraint PostgreSQL's READ COMMITTED would let several through; the engine
-        # relies on constraints there (exclusion constraints for bookings). Lock the table instead.
-        async def writer() -> bool:  # type: ignore[no-redef]
-            async with db.transaction():
-                await db.execute("LOCK TABLE probe IN EXCLUSIVE MODE")
-                rows = await db.fetch("SELECT k FROM probe WHERE k = ?", "slot")
-                if rows:
-                    return False
-                await db.execute("INSERT INTO probe (k) VALUES (?)", "slot")
-                return True
-
     results = await asyncio.gather(*(writer() for _ in range(20)))
     assert results.count(True) == 1
     assert await db.fetchval("SELECT COUNT(*) FROM probe") == 1
+
+
+async def test_a_lock_outside_a_transaction_is_refused(context: AppContext) -> None:
+    with pytest.raises(RuntimeError, match="outside a transaction"):
+        await context.db.lock("probe:slot")
 
 
 async def test_rollback_discards_writes_and_after_commit_work(context: AppContext) -> None:

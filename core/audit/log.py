@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,7 +24,6 @@ if TYPE_CHECKING:
 
 GENESIS = "0" * 64
 REDACTED = "[redacted]"
-_LOCK_KEY = zlib.crc32(b"ajanda_audit_chain")
 
 
 @dataclass
@@ -118,8 +116,7 @@ class AuditLog:
     async def _append(self, entries: list[_Pending]) -> None:
         if not entries:
             return
-        if self.db.kind == "postgres":
-            await self.db.execute("SELECT pg_advisory_xact_lock(?)", _LOCK_KEY)
+        await self.db.lock("ajanda_audit_chain")
         last = await self.db.fetch("SELECT seq, hash FROM ajanda_audit ORDER BY seq DESC LIMIT 1")
         seq = int(last[0]["seq"]) if last else 0
         prev = last[0]["hash"] if last else GENESIS

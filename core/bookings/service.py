@@ -52,9 +52,16 @@ class SlotTaken(Conflict):
 
 
 def _is_overlap_violation(err: BaseException) -> bool:
+    """True when the database refused an occupancy because a concurrent one holds that time.
+
+    PostgreSQL checks an exclusion constraint after putting the new row in the index, so two
+    transactions inserting rows that overlap each other can each wait for the other; the deadlock
+    detector then aborts one of them (40P01). That is the same race as an exclusion violation
+    (23P01) and is retried or reported the same way.
+    """
     if isinstance(err, sqlite3.IntegrityError):
         return "occupancy_overlap" in str(err)
-    return getattr(err, "sqlstate", None) == "23P01"  # PostgreSQL exclusion_violation
+    return getattr(err, "sqlstate", None) in ("23P01", "40P01")
 
 
 def utc_minute(moment: datetime) -> datetime:
@@ -301,6 +308,10 @@ class BookingService:
         series_key: str | None = None,
     ) -> BookingSnapshot:
         """Check, write and announce one booking inside the current transaction."""
+        if service.seats > 1:
+            # Everyone booking this session queues here: seat-takers see each other's seats instead
+            # of all opening it at once and retrying (on PostgreSQL those retries can deadlock).
+            await self.db.lock(f"ajanda_session:{service.id}:{location_id}:{start.isoformat()}")
         zone, free = await self.slots_around(service, location_id, start, request.staff_id, now)
         if free is None:
             raise SlotTaken("the requested time is not available")

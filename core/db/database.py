@@ -13,6 +13,7 @@ import asyncio
 import contextvars
 import logging
 import re
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -222,6 +223,19 @@ class Database:
                 # After-commit work must not undo or hide a committed change; the hook dispatcher
                 # audits plugin failures itself, this only guards the loop.
                 log.exception("after-commit callback failed")
+
+    async def lock(self, name: str) -> None:
+        """Hold a named lock until the current transaction ends, so work on one thing queues instead
+        of racing and retrying (one audit chain, one group session, one migration at a time).
+
+        PostgreSQL: a transaction-scoped advisory lock on a hash of the name (two names sharing a hash
+        only queue behind each other). SQLite needs nothing: BEGIN IMMEDIATE already holds its single
+        writer lock for the whole transaction.
+        """
+        if self._current.get() is None:
+            raise RuntimeError("Database.lock() outside a transaction would be released at once")
+        if self.kind == "postgres":
+            await self.execute("SELECT pg_advisory_xact_lock(?)", zlib.crc32(name.encode()))
 
     # ---------------------------------------------------------------------------------------------
     # Raw SQL for hot paths and the core's own bookkeeping. Placeholders are `?` on both engines.

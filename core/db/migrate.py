@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -84,9 +83,8 @@ async def migrate(
     ran: list[Migration] = []
     for migration in await pending(db, sources):
         async with db.transaction():
-            if db.kind == "postgres":
-                # Two processes migrating at once: the second waits, then sees the work done.
-                await db.execute("SELECT pg_advisory_xact_lock(?)", zlib.crc32(b"ajanda_migrate"))
+            # Two processes migrating at once: the second waits, then sees the work done.
+            await db.lock("ajanda_migrate")
             exists = await db.fetch(
                 "SELECT 1 FROM ajanda_migration WHERE app = ? AND name = ?",
                 migration.app,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import json
 import re
-import zlib
 import zoneinfo
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -71,7 +70,6 @@ _AMOUNT = re.compile(r"^\d{1,10}(\.\d{1,2})?$")
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Serialises bulk closure entry on PostgreSQL, where the check-then-insert has no unique index to lean on.
-_CLOSURE_LOCK = zlib.crc32(b"ajanda_closure_entry")
 
 
 # -------------------------------------------------------------------------------------------------
@@ -848,8 +846,7 @@ async def add_closures(ctx: AppContext, items: list[ClosureIn]) -> ClosuresCreat
     entries = [_closure_entry(i, item) for i, item in enumerate(items)]
     created: list[ClosureOut] = []
     async with ctx.db.transaction():
-        if ctx.db.kind == "postgres":
-            await ctx.db.execute("SELECT pg_advisory_xact_lock(?)", _CLOSURE_LOCK)
+        await ctx.db.lock("ajanda_closure_entry")
         await _check_ids(ctx.db, "location", {f"closures[{i}].location": e[2] for i, e in enumerate(entries)})
         seen: set[tuple[date, int | None]] = set()
         for day, name, location in entries:
