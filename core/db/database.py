@@ -20,7 +20,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from core.config import Settings
-from core.db.engines import AjandaPostgresEngine, AjandaSQLiteEngine, fetch_rows, is_write
+from core.db.engines import (
+    AjandaPostgresEngine,
+    AjandaSQLiteEngine,
+    fetch_rows,
+    fetch_rows_here,
+    is_write,
+)
 from core.errors import AjandaError
 
 log = logging.getLogger("ajanda.db")
@@ -152,7 +158,7 @@ class Database:
             if self._writer is None:
                 self._writer = await self.engine.connect()
             conn = self._writer
-            await conn.execute("BEGIN IMMEDIATE")
+            await fetch_rows(conn, "BEGIN IMMEDIATE", (), True)
             tx = Tx(connection=conn, engine_kind="sqlite")
             async with self._bound(tx):
                 try:
@@ -160,10 +166,10 @@ class Database:
                     for callback in tx.before_commit_callbacks:
                         await callback()
                 except BaseException:
-                    await conn.execute("ROLLBACK")
+                    await fetch_rows(conn, "ROLLBACK", (), True)
                     raise
             try:
-                await conn.execute("COMMIT")
+                await fetch_rows(conn, "COMMIT", (), True)
             except BaseException:
                 await self._rollback_quietly(conn)
                 raise
@@ -259,7 +265,7 @@ class Database:
         if self.kind == "sqlite":
             assert isinstance(self.engine, AjandaSQLiteEngine)
             if tx is not None:
-                return await fetch_rows(tx.connection, sql, args, tuples)
+                return fetch_rows_here(tx.connection, sql, args, tuples)
             return await self.engine.run_outside_transaction(sql, args, tuples)
         pg_sql = _to_postgres(sql)
         if tx is not None:
