@@ -142,6 +142,38 @@ async def test_two_hundred_concurrent_http_bookings_of_one_slot(open_context: Ap
         codes = await asyncio.gather(*(book(i) for i in range(200)))
     assert codes.count(201) == 1 and codes.count(409) == 199
     assert await open_context.db.fetchval("SELECT COUNT(*) FROM occupancy") == 1
+    # The card is written in the booking's transaction: 199 refused people leave no personal data.
+    assert await open_context.db.fetchval("SELECT COUNT(*) FROM customer") == 1
+    created = "SELECT COUNT(*) FROM ajanda_audit WHERE entity = 'customer' AND action = 'created'"
+    assert await open_context.db.fetchval(created) == 1
+
+
+async def test_a_returning_customer_is_found_by_phone_first_then_by_email(open_context: AppContext) -> None:
+    business = await build(staff=2)
+    service = await add_service(business, "cut")
+    async with api_client(open_context) as client:
+
+        async def book(hour: int, customer: dict[str, str]) -> int:
+            start = f"2031-01-06T{hour:02d}:00:00+03:00"
+            response = await client.post(
+                "/api/v1/bookings", json={"service": service, "start": start, "customer": customer}
+            )
+            assert response.status_code == 201, response.text
+            return int(response.json()["customer"])
+
+        ayse = await book(9, {"name": "Ayşe", "phone": "0532 111 22 33", "email": "ayse@example.com"})
+        mehmet = await book(10, {"name": "Mehmet", "email": "mehmet@example.com"})
+        # A new phone with a known e-mail address: the same card.
+        assert (
+            await book(11, {"name": "Ayşe Y.", "phone": "0533 999 88 77", "email": "AYSE@example.com"})
+            == ayse
+        )
+        # Her phone with Mehmet's e-mail: the phone decides.
+        assert (
+            await book(12, {"name": "Ayşe", "phone": "+905321112233", "email": "mehmet@example.com"}) == ayse
+        )
+        assert await book(13, {"name": "Mehmet", "email": "mehmet@example.com"}) == mehmet
+    assert await open_context.db.fetchval("SELECT COUNT(*) FROM customer") == 2
 
 
 async def test_self_service_link_view_reschedule_cancel(open_context: AppContext) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
@@ -15,7 +16,7 @@ from core.bookings.links import BadLink, LinkSigner
 from core.bookings.service import BOOKING_COLUMNS, BookingService, NewBooking, snapshot
 from core.bookings.snapshot import BookingSnapshot
 from core.context import AppContext
-from core.customers.service import find_or_create
+from core.customers.service import find_or_create, new_customer
 from core.errors import Conflict, FieldError, NotFound
 from core.scheduling.loader import load_service, location_zone
 from core.web.auth import context_of
@@ -146,7 +147,13 @@ class CancelOut(msgspec.Struct):
 
 
 def signer(ctx: AppContext) -> LinkSigner:
-    return LinkSigner(ctx.settings.security.secret_key.reveal())
+    return _signer_for(ctx.settings.security.secret_key.reveal())
+
+
+@functools.lru_cache(maxsize=4)
+def _signer_for(secret_key: str) -> LinkSigner:
+    # One key derivation (HKDF) per secret, not one per booking answered.
+    return LinkSigner(secret_key)
 
 
 def self_service_url(ctx: AppContext, booking: BookingSnapshot) -> str:
@@ -157,7 +164,7 @@ def self_service_url(ctx: AppContext, booking: BookingSnapshot) -> str:
 
 async def booking_out(ctx: AppContext, booking: BookingSnapshot, with_link: bool = False) -> BookingOut:
     zone = await location_zone(ctx.db, booking.location_id)
-    hold = await ctx.db.fetchval("SELECT hold_expires_at FROM booking WHERE id = ?", booking.id)
+    hold = booking.hold_expires_at
     return BookingOut(
         id=booking.id,
         status=booking.status,
@@ -188,7 +195,7 @@ class PublicBookingController(Controller):
         """
         ctx = context_of(request)
         set_actor(Actor("customer_link", "booking-page"))
-        customer_id = await find_or_create(
+        customer = new_customer(
             ctx, data.customer.name, data.customer.phone, data.customer.email, "web", data.customer.language
         )
         service = BookingService(ctx)
@@ -199,7 +206,7 @@ class PublicBookingController(Controller):
                 service_id=data.service,
                 start=data.start,
                 staff_id=data.staff,
-                customer_id=customer_id,
+                customer=customer,
                 location_id=data.location,
                 source="web",
                 hold_minutes=hold,
@@ -215,7 +222,7 @@ class PublicBookingController(Controller):
         """Book several services back to back in one visit (each may have its own staff member)."""
         ctx = context_of(request)
         set_actor(Actor("customer_link", "booking-page"))
-        customer_id = await find_or_create(
+        customer = new_customer(
             ctx, data.customer.name, data.customer.phone, data.customer.email, "web", data.customer.language
         )
         booked = await BookingService(ctx).create_visit(
@@ -223,7 +230,7 @@ class PublicBookingController(Controller):
             NewBooking(
                 service_id=data.services[0].service,
                 start=data.start,
-                customer_id=customer_id,
+                customer=customer,
                 location_id=data.location,
                 source="web",
                 notes=data.notes,
@@ -236,12 +243,20 @@ class PublicBookingController(Controller):
         """Wait for a slot on a day and time window; a freed slot is offered first come, first served."""
         ctx = context_of(request)
         set_actor(Actor("customer_link", "booking-page"))
-        customer_id = await find_or_create(
+        customer = new_customer(
             ctx, data.customer.name, data.customer.phone, data.customer.email, "web", data.customer.language
         )
-        entry = await waitlist.join(
-            ctx, data.service, customer_id, data.day, data.from_, data.to, data.staff, data.location
-        )
+        async with ctx.db.transaction():
+            entry = await waitlist.join(
+                ctx,
+                data.service,
+                await find_or_create(ctx, customer),
+                data.day,
+                data.from_,
+                data.to,
+                data.staff,
+                data.location,
+            )
         return WaitlistOut(entry, data.service, data.day, data.from_, data.to, "waiting")
 
     # ---------------------------------------------------------------------------------------------
@@ -361,8 +376,9 @@ class AdminBookingController(Controller):
         if data.customer_id is None and data.customer is None:
             raise FieldError("customer", "give customer_id or customer")
         customer_id = data.customer_id
+        customer = None
         if customer_id is None and data.customer is not None:
-            customer_id = await find_or_create(
+            customer = new_customer(
                 ctx,
                 data.customer.name,
                 data.customer.phone,
@@ -378,6 +394,7 @@ class AdminBookingController(Controller):
                 start=data.start,
                 staff_id=data.staff,
                 customer_id=customer_id,
+                customer=customer,
                 location_id=data.location,
                 source="staff",
                 hold_minutes=data.hold_minutes,

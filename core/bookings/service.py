@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from core.audit.records import Actor, current_actor
 from core.bookings import waitlist
 from core.bookings.snapshot import BookingSnapshot, BookingStatus
+from core.customers.service import NewCustomer, find_or_create
 from core.errors import Conflict, FieldError, NotFound
 from core.scheduling.availability import Slot, find_slots, from_minutes, to_minutes
 from core.scheduling.catalogue import Catalogue, catalogue
@@ -77,6 +78,8 @@ class NewBooking:
     start: datetime
     staff_id: int | None = None
     customer_id: int | None = None
+    # Or a person to find or create in the booking's own transaction (no card if the booking fails).
+    customer: NewCustomer | None = None
     location_id: int | None = None
     source: Literal["web", "staff", "api"] = "api"
     hold_minutes: int | None = None  # pending with a hold (e.g. waiting for a deposit)
@@ -100,6 +103,7 @@ def snapshot(row: Any, service_ids: tuple[int, ...] | None = None) -> BookingSna
         price=money(row["price"]),
         currency=row["currency"],
         deposit_due=money(row["deposit_due"]),
+        hold_expires_at=row["hold_expires_at"],
     )
 
 
@@ -271,7 +275,8 @@ class BookingService:
                 try:
                     async with self.db.transaction():
                         await self.expire_holds(now)
-                        return await self._insert(request, service, location_id, start, now)
+                        with_customer = await self._with_customer(request)
+                        return await self._insert(with_customer, service, location_id, start, now)
                 except Exception as err:
                     # A concurrent transaction committed first: decide again on what is now committed
                     # (e.g. join the group session it opened instead of failing).
@@ -296,6 +301,11 @@ class BookingService:
             taken = SlotTaken("the requested time was just taken")
             taken.extra["alternatives"] = await self._alternatives(service, location_id, start, staff_id)
             raise taken from None
+
+    async def _with_customer(self, request: NewBooking) -> NewBooking:
+        if request.customer is None:
+            return request
+        return replace(request, customer_id=await find_or_create(self.ctx, request.customer))
 
     async def _insert(
         self,
@@ -364,6 +374,7 @@ class BookingService:
         cursor = start
         async with self.db.transaction():
             await self.expire_holds(now)
+            request = await self._with_customer(request)
             for index, (service_id, staff_id) in enumerate(parts):
                 service = await load_service(self.db, service_id)
                 location_id = self.location_for(service, request.location_id)

@@ -24,3 +24,5 @@ class BookingSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     price: str = "0"
     currency: str = "TRY"
     deposit_due: str = "0"
+    # A pending booking's hold: it is cancelled if not confirmed (deposit paid) by then. UTC.
+    hold_expires_at: datetime | None = None

@@ -1,11 +1,12 @@
 """Customer cards: find the same person by phone or e-mail, or create a card (contacts encrypted).
 
 The full CRM (near-match review, merge, import, derived figures) builds on this; every entry path
-goes through `find_or_create` so nobody is duplicated by the way they booked.
+goes through `new_customer` and `find_or_create` so nobody is duplicated by the way they booked.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -19,7 +20,21 @@ if TYPE_CHECKING:
 PERSONAL = ("name", "phone", "email", "notes")
 
 
-async def find_or_create(
+@dataclass(frozen=True)
+class NewCustomer:
+    """Contact details checked and normalised before any transaction opens (so a bad phone number is
+    a 422 that never holds the write lock), with the blind indexes that find the same person."""
+
+    name: str
+    phone: str | None  # E.164
+    email: str | None  # normalised
+    phone_idx: str | None
+    email_idx: str | None
+    language: str
+    source: str
+
+
+def new_customer(
     ctx: AppContext,
     name: str,
     phone: str | None,
@@ -27,8 +42,7 @@ async def find_or_create(
     source: str,
     language: str | None = None,
     field_prefix: str = "customer",
-) -> int:
-    """The id of the customer with this phone or e-mail, creating the card when there is none."""
+) -> NewCustomer:
     name = " ".join(name.split())
     if not name:
         raise FieldError(f"{field_prefix}.name", "required")
@@ -38,42 +52,66 @@ async def find_or_create(
     phone_e164 = normalise_phone(phone, region, f"{field_prefix}.phone") if phone else None
     email_norm = normalise_email(email, f"{field_prefix}.email") if email else None
     cipher = ctx.cipher
-    phone_idx = cipher.blind_index(phone_e164, "customer.phone") if phone_e164 else None
-    email_idx = cipher.blind_index(email_norm, "customer.email") if email_norm else None
+    return NewCustomer(
+        name=name,
+        phone=phone_e164,
+        email=email_norm,
+        phone_idx=cipher.blind_index(phone_e164, "customer.phone") if phone_e164 else None,
+        email_idx=cipher.blind_index(email_norm, "customer.email") if email_norm else None,
+        language=language or ctx.settings.business.default_language,
+        source=source,
+    )
+
+
+async def find_or_create(ctx: AppContext, customer: NewCustomer) -> int:
+    """The id of the card with this phone (first) or e-mail, creating the card when there is none.
+
+    Joins the caller's transaction, so a booking that fails leaves no card behind.
+    """
     async with ctx.db.transaction():
-        for column, value in (("phone_idx", phone_idx), ("email_idx", email_idx)):
-            if value is None:
-                continue
-            found = await ctx.db.fetchval(
-                f"SELECT id FROM customer WHERE {column} = ? ORDER BY id LIMIT 1", value
-            )
-            if found is not None:
-                return int(found)
+        found = await ctx.db.fetchval(
+            "SELECT id FROM customer WHERE phone_idx = ? OR email_idx = ?"
+            " ORDER BY CASE WHEN phone_idx = ? THEN 0 ELSE 1 END, id LIMIT 1",
+            customer.phone_idx,
+            customer.email_idx,
+            customer.phone_idx,
+        )
+        if found is not None:
+            return int(found)
         now = datetime.now(UTC)
-        lang = language or ctx.settings.business.default_language
+        cipher = ctx.cipher
         rows = await ctx.db.fetch(
             "INSERT INTO customer (name, phone_enc, phone_idx, email_enc, email_idx, language, tags,"
             " source, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, '[]', ?, ?, ?) RETURNING id",
-            name,
-            cipher.encrypt(phone_e164, "customer.phone"),
-            phone_idx,
-            cipher.encrypt(email_norm, "customer.email"),
-            email_idx,
-            lang,
-            source,
+            customer.name,
+            cipher.encrypt(customer.phone, "customer.phone"),
+            customer.phone_idx,
+            cipher.encrypt(customer.email, "customer.email"),
+            customer.email_idx,
+            customer.language,
+            customer.source,
             now,
             now,
         )
         customer_id = int(rows[0]["id"])
         snapshot = CustomerSnapshot(
-            id=customer_id, name=name, phone=phone_e164, email=email_norm, language=lang
+            id=customer_id,
+            name=customer.name,
+            phone=customer.phone,
+            email=customer.email,
+            language=customer.language,
         )
         await ctx.hooks.call("customer_validate", customer=snapshot, action="create")
         await ctx.audit.record(
             "customer",
             customer_id,
             "created",
-            {"name": name, "phone": phone_e164, "email": email_norm, "source": source},
+            {
+                "name": customer.name,
+                "phone": customer.phone,
+                "email": customer.email,
+                "source": customer.source,
+            },
             personal=PERSONAL,
         )
         await ctx.hooks.call("customer_created", customer=snapshot)
