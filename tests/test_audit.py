@@ -64,6 +64,25 @@ async def test_a_deleted_row_is_detected(context: AppContext) -> None:
     assert not result.ok and result.problem is not None and "seq 2" in result.problem
 
 
+async def test_cut_off_newest_rows_are_detected(context: AppContext) -> None:
+    await _three_rows(context)
+    async with context.db.transaction():
+        await context.db.execute("DELETE FROM ajanda_audit WHERE seq = 3")
+    result = await verify(context.db)
+    assert not result.ok and result.checked == 2
+    assert result.problem is not None and "head records seq 3" in result.problem
+
+
+async def test_a_large_transaction_appends_every_row_in_order(context: AppContext) -> None:
+    async with context.db.transaction():
+        for i in range(1201):  # more rows than one INSERT statement carries
+            await context.audit.record("thing", i, "created", {"n": i})
+    result = await verify(context.db)
+    assert result.ok and result.checked == 1201 and result.head_seq == 1201
+    last = await context.db.fetchval("SELECT entity_id FROM ajanda_audit WHERE seq = 1201")
+    assert last == "1200"
+
+
 async def test_concurrent_writers_keep_one_unbroken_chain(context: AppContext) -> None:
     import asyncio
 

@@ -1,10 +1,11 @@
 """The audit log: who changed what, written in the same transaction as the change, hash-chained.
 
 Entries are buffered on the transaction and appended just before it commits, so the chain is extended
-in commit order and the serialising lock (PostgreSQL advisory lock; SQLite's single writer) is held
-only for the append itself. Each row's hash covers its content and the previous row's hash, and `seq`
-has no gaps, so an edited or deleted row is found by `verify`. Truncating the newest rows is only
-detectable against a copy kept elsewhere: that is what `audit_event` sinks are for.
+in commit order and the serialising lock (a row lock on the one-row `ajanda_audit_head`; SQLite's single
+writer) is held only for the append itself. Each row's hash covers its content and the previous row's
+hash, and `seq` has no gaps, so an edited or deleted row is found by `verify`, and so are newest rows cut
+off without also rewinding the head row. Cutting both is only detectable against a copy kept elsewhere:
+that is what `audit_event` sinks are for.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from core.hooks import Hooks
 
 GENESIS = "0" * 64
+INSERT_BATCH = 500
 REDACTED = "[redacted]"
 
 
@@ -116,25 +118,38 @@ class AuditLog:
     async def _append(self, entries: list[_Pending]) -> None:
         if not entries:
             return
-        await self.db.lock("ajanda_audit_chain")
-        last = await self.db.fetch("SELECT seq, hash FROM ajanda_audit ORDER BY seq DESC LIMIT 1")
-        seq = int(last[0]["seq"]) if last else 0
-        prev = last[0]["hash"] if last else GENESIS
+        # The head row is the chain's lock: a second writer waits here until the first commits, then
+        # reads the head that writer left (PostgreSQL re-reads a row it waited for). SQLite's single
+        # writer needs no row lock.
+        lock = " FOR UPDATE" if self.db.kind == "postgres" else ""
+        head = await self.db.fetch(f"SELECT seq, hash FROM ajanda_audit_head WHERE id = 1{lock}")
+        seq, prev = int(head[0]["seq"]), str(head[0]["hash"])
         at = datetime.now(UTC)
+        rows: list[tuple[Any, ...]] = []
         for entry in entries:
             seq += 1
             digest = chain_hash(
                 seq, at, entry.actor.kind, entry.actor.id, entry.entity, entry.entity_id,
                 entry.action, entry.changes, prev,
             )  # fmt: skip
-            await self.db.execute(
-                "INSERT INTO ajanda_audit (seq, at, actor_kind, actor_id, entity, entity_id,"
-                " action, changes, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                seq, at, entry.actor.kind, entry.actor.id, entry.entity, entry.entity_id,
-                entry.action, entry.changes, prev, digest,
+            rows.append(
+                (seq, at, entry.actor.kind, entry.actor.id, entry.entity, entry.entity_id,
+                 entry.action, entry.changes, prev, digest)
             )  # fmt: skip
             prev = digest
+        # Several rows per statement, few enough to stay under both engines' 32,766 parameters.
+        for first in range(0, len(rows), INSERT_BATCH):
+            batch = rows[first : first + INSERT_BATCH]
+            await self.db.execute(
+                "INSERT INTO ajanda_audit (seq, at, actor_kind, actor_id, entity, entity_id, action,"
+                " changes, prev_hash, hash) VALUES "
+                + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(batch)),
+                *(value for row in batch for value in row),
+            )
+        await self.db.execute("UPDATE ajanda_audit_head SET seq = ?, hash = ? WHERE id = 1", seq, prev)
+        for entry, row in zip(entries, rows, strict=True):
             if entry.notify and self.hooks is not None:
+                seq, digest = int(row[0]), str(row[9])
                 record = AuditRecord(
                     seq=seq,
                     at=at,
@@ -214,4 +229,11 @@ async def verify(
             checked += 1
         if progress:
             progress(checked)
+    head = await db.fetch("SELECT seq, hash FROM ajanda_audit_head WHERE id = 1")
+    if head and (int(head[0]["seq"]), head[0]["hash"]) != (expected_seq - 1, prev):
+        return VerifyResult(
+            False, checked, expected_seq - 1, prev,
+            f"the chain ends at seq {expected_seq - 1} but its head records seq {int(head[0]['seq'])}"
+            " (newest rows deleted?)",
+        )  # fmt: skip
     return VerifyResult(True, checked, expected_seq - 1, prev)

@@ -232,7 +232,7 @@ class Database:
 
     async def lock(self, name: str) -> None:
         """Hold a named lock until the current transaction ends, so work on one thing queues instead
-        of racing and retrying (one audit chain, one group session, one migration at a time).
+        of racing and retrying (one group session, one closure entry, one migration at a time).
 
         PostgreSQL: a transaction-scoped advisory lock on a hash of the name (two names sharing a hash
         only queue behind each other). SQLite needs nothing: BEGIN IMMEDIATE already holds its single
