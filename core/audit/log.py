@@ -138,15 +138,23 @@ class AuditLog:
             )  # fmt: skip
             prev = digest
         # Several rows per statement, few enough to stay under both engines' 32,766 parameters.
+        # Every statement here is a round trip while all other writers wait, so on PostgreSQL the
+        # last INSERT and the head's UPDATE are one statement (SQLite has no INSERT inside WITH).
+        move_head = "UPDATE ajanda_audit_head SET seq = ?, hash = ? WHERE id = 1"
         for first in range(0, len(rows), INSERT_BATCH):
             batch = rows[first : first + INSERT_BATCH]
-            await self.db.execute(
+            insert = (
                 "INSERT INTO ajanda_audit (seq, at, actor_kind, actor_id, entity, entity_id, action,"
                 " changes, prev_hash, hash) VALUES "
-                + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(batch)),
-                *(value for row in batch for value in row),
+                + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(batch))
             )
-        await self.db.execute("UPDATE ajanda_audit_head SET seq = ?, hash = ? WHERE id = 1", seq, prev)
+            values = [value for row in batch for value in row]
+            if self.db.kind == "postgres" and first + INSERT_BATCH >= len(rows):
+                await self.db.execute(f"WITH appended AS ({insert}) {move_head}", *values, seq, prev)
+            else:
+                await self.db.execute(insert, *values)
+        if self.db.kind == "sqlite":
+            await self.db.execute(move_head, seq, prev)
         for entry, row in zip(entries, rows, strict=True):
             if entry.notify and self.hooks is not None:
                 seq, digest = int(row[0]), str(row[9])

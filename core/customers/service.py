@@ -69,12 +69,13 @@ async def find_or_create(ctx: AppContext, customer: NewCustomer) -> int:
     Joins the caller's transaction, so a booking that fails leaves no card behind.
     """
     async with ctx.db.transaction():
+        # Two index lookups (an OR can be planned as a scan), the phone's match first.
         found = await ctx.db.fetchval(
-            "SELECT id FROM customer WHERE phone_idx = ? OR email_idx = ?"
-            " ORDER BY CASE WHEN phone_idx = ? THEN 0 ELSE 1 END, id LIMIT 1",
+            "SELECT id FROM (SELECT id, 0 AS rank FROM customer WHERE phone_idx = ?"
+            " UNION ALL SELECT id, 1 AS rank FROM customer WHERE email_idx = ?) AS matches"
+            " ORDER BY rank, id LIMIT 1",
             customer.phone_idx,
             customer.email_idx,
-            customer.phone_idx,
         )
         if found is not None:
             return int(found)
