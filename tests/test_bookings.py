@@ -57,6 +57,54 @@ async def test_the_database_refuses_an_overlap_the_application_missed(context: A
     assert await context.db.fetchval("SELECT COUNT(*) FROM booking") == 1
 
 
+async def _raw_block(context: AppContext, business: object, service: int, staff: int, start: datetime,
+                     end: datetime) -> None:  # fmt: skip
+    """Write a booking and its staff block directly, past every application check."""
+    async with context.db.transaction():
+        rows = await context.db.fetch(
+            "INSERT INTO booking (location, service, staff, status, start_at, end_at, created_at,"
+            " updated_at) VALUES (?, ?, ?, 'confirmed', ?, ?, ?, ?) RETURNING id",
+            business.location, service, staff, start, end, start, start,  # type: ignore[attr-defined]
+        )  # fmt: skip
+        await context.db.execute(
+            "INSERT INTO occupancy (booking, owner_kind, owner_id, unit, starts_at, ends_at)"
+            " VALUES (?, 'staff', ?, 0, ?, ?)",
+            rows[0]["id"], staff, start, end,
+        )  # fmt: skip
+
+
+async def test_the_guard_sees_a_long_block_that_started_days_before(context: AppContext) -> None:
+    """A block that started almost five days earlier still overlaps; a longer block is refused."""
+    business = await build(staff=1)
+    service = await add_service(business, "cut")
+    staff = business.staff[0]
+    retreat_start = MONDAY_9 - timedelta(days=4, hours=21)  # 4 days 23 hours long
+    await _raw_block(context, business, service, staff, retreat_start, MONDAY_9 + timedelta(hours=2))
+    with pytest.raises(Exception) as overlap:
+        await _raw_block(context, business, service, staff, MONDAY_9, MONDAY_9 + timedelta(hours=1))
+    assert "occupancy_overlap" in str(overlap.value) or getattr(overlap.value, "sqlstate", "") == "23P01"
+    with pytest.raises(Exception) as too_long:
+        later = MONDAY_9 + timedelta(days=30)
+        await _raw_block(context, business, service, staff, later, later + timedelta(days=5, minutes=1))
+    assert "occupancy_too_long" in str(too_long.value) or "occupancy_at_most_five_days" in str(too_long.value)
+    # And the engine's own check sees the long block: no slot on Monday morning.
+    free = await BookingService(context).slots_around(
+        await _service_info(context, service),
+        business.location,
+        MONDAY_9,
+        staff,
+        MONDAY_9 - timedelta(days=9),
+    )
+    assert free[1] is None
+    assert await context.db.fetchval("SELECT COUNT(*) FROM occupancy") == 1
+
+
+async def _service_info(context: AppContext, service_id: int):  # type: ignore[no-untyped-def]
+    from core.scheduling.loader import load_service
+
+    return await load_service(context.db, service_id)
+
+
 async def test_any_staff_spreads_the_load_and_offers_alternatives(context: AppContext) -> None:
     business = await build(staff=2)
     service = await add_service(business, "cut")

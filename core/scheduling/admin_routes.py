@@ -27,6 +27,7 @@ from core.audit.log import diff
 from core.context import AppContext
 from core.db.database import Database
 from core.errors import FieldError, NotFound
+from core.scheduling.availability import MAX_PART_MINUTES
 from core.scheduling.loader import money
 from core.web.auth import context_of
 
@@ -46,8 +47,8 @@ Colour = Annotated[str, msgspec.Meta(pattern="^#[0-9a-fA-F]{6}$", description="#
 Skill = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=NO_NUL)]
 Skills = Annotated[list[Skill], msgspec.Meta(max_length=50)]
 Ids = Annotated[list[Id], msgspec.Meta(max_length=200)]
-Minutes = Annotated[int, msgspec.Meta(ge=0, le=24 * 60)]
-Duration = Annotated[int, msgspec.Meta(ge=1, le=24 * 60)]
+Minutes = Annotated[int, msgspec.Meta(ge=0, le=MAX_PART_MINUTES)]
+Duration = Annotated[int, msgspec.Meta(ge=1, le=MAX_PART_MINUTES)]
 Notice = Annotated[int, msgspec.Meta(ge=0, le=366 * 24 * 60)]
 DaysAhead = Annotated[int, msgspec.Meta(ge=1, le=3650)]
 Step = Annotated[int, msgspec.Meta(ge=5, le=240)]

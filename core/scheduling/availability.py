@@ -100,6 +100,13 @@ def saturated(intervals: Iterable[Interval], capacity: int) -> list[Interval]:
     return merge(out)
 
 
+# Each of a service's five timing parts (duration, prep, cleanup, the two buffers) is at most a day
+# (the admin API refuses more), so no block is longer than five days: busy reads use that as the
+# lower bound of an index range instead of scanning every earlier booking of the staff member.
+MAX_PART_MINUTES = 24 * 60
+LONGEST_BLOCK_MINUTES = 5 * MAX_PART_MINUTES
+
+
 @dataclass(frozen=True)
 class ServiceRule:
     """The timing rules of one service, in minutes."""
