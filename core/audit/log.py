@@ -157,16 +157,15 @@ class AuditLog:
             await self.db.execute(move_head, seq, prev)
         for entry, row in zip(entries, rows, strict=True):
             if entry.notify and self.hooks is not None:
-                seq, digest = int(row[0]), str(row[9])
                 record = AuditRecord(
-                    seq=seq,
+                    seq=row[0],
                     at=at,
                     actor=entry.actor,
                     entity=entry.entity,
                     entity_id=entry.entity_id,
                     action=entry.action,
                     changes=json.loads(entry.changes),
-                    hash=digest,
+                    hash=row[9],
                 )
                 await self.hooks.call("audit_event", record=record)
 

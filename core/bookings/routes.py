@@ -164,7 +164,6 @@ def self_service_url(ctx: AppContext, booking: BookingSnapshot) -> str:
 
 async def booking_out(ctx: AppContext, booking: BookingSnapshot, with_link: bool = False) -> BookingOut:
     zone = await location_zone(ctx.db, booking.location_id)
-    hold = booking.hold_expires_at
     return BookingOut(
         id=booking.id,
         status=booking.status,
@@ -177,7 +176,9 @@ async def booking_out(ctx: AppContext, booking: BookingSnapshot, with_link: bool
         price=booking.price,
         currency=booking.currency,
         deposit_due=booking.deposit_due,
-        hold_expires_at=hold.astimezone(UTC).isoformat() if hold else None,
+        hold_expires_at=(
+            booking.hold_expires_at.astimezone(UTC).isoformat() if booking.hold_expires_at else None
+        ),
         self_service_url=self_service_url(ctx, booking) if with_link else None,
     )
 

@@ -50,13 +50,13 @@ async def fetch_rows(conn: aiosqlite.Connection, query: str, args: Sequence[Any]
 def fetch_rows_here(conn: aiosqlite.Connection, query: str, args: Sequence[Any], tuples: bool) -> list[Any]:
     """All rows of one statement, run on the calling (event loop) thread: no thread hop at all.
 
-    Only for the writer connection inside a transaction, between BEGIN IMMEDIATE and COMMIT (both
-    still run on the connection's thread, since they can wait for another process's lock or fsync
-    a checkpoint). Holding the write lock, a statement never waits for a lock and takes microseconds
-    on the WAL file, less than the hop itself: a hop costs a future, a queue hand-off, a wake-up of the
-    loop and two GIL switches, and under load the worker thread waits for the GIL the busy loop holds.
-    A booking's dozen statements went from one hop each to none (docs/performance.md). The connection
-    is opened with check_same_thread off; the write lock keeps the two threads from using it at once.
+    For statements that cannot wait for a lock: those on the writer connection between BEGIN IMMEDIATE
+    and COMMIT (the write lock is held), and reads on a reader connection (WAL readers never wait).
+    BEGIN, COMMIT and autocommit writes still go through `fetch_rows`, since they can wait for another
+    process's lock or fsync a checkpoint. Such a statement takes less than the hop itself: a hop costs
+    a future, a queue hand-off, a wake-up of the loop and two GIL switches, and under load the worker
+    thread waits for the GIL the busy loop holds (docs/performance.md). Connections are opened with
+    check_same_thread off; the write lock and the reader pool keep two threads from using one at once.
     """
     return _rows_now(conn._conn, query, args, tuples)
 

@@ -70,7 +70,6 @@ AtLocation = Annotated[
 _AMOUNT = re.compile(r"^\d{1,10}(\.\d{1,2})?$")
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-# Serialises bulk closure entry on PostgreSQL, where the check-then-insert has no unique index to lean on.
 
 
 # -------------------------------------------------------------------------------------------------
@@ -847,6 +846,7 @@ async def add_closures(ctx: AppContext, items: list[ClosureIn]) -> ClosuresCreat
     entries = [_closure_entry(i, item) for i, item in enumerate(items)]
     created: list[ClosureOut] = []
     async with ctx.db.transaction():
+        # Concurrent bulk entries queue: the check-then-insert below skips days already entered.
         await ctx.db.lock("ajanda_closure_entry")
         await _check_ids(ctx.db, "location", {f"closures[{i}].location": e[2] for i, e in enumerate(entries)})
         seen: set[tuple[date, int | None]] = set()

@@ -6,9 +6,8 @@ other writer queued. Now one `SELECT ... FOR UPDATE` on this row both queues the
 head, and `verify` can tell when the newest rows were cut off.
 """
 
+from core.audit.log import GENESIS
 from core.db.database import Database
-
-GENESIS = "0" * 64
 
 
 async def up(db: Database) -> None:
