@@ -25,7 +25,7 @@ END"""
 
 LENGTH = """
 CREATE TRIGGER occupancy_too_long_{event} BEFORE {event} ON occupancy
-WHEN julianday(NEW.ends_at) - julianday(NEW.starts_at) > 5
+WHEN unixepoch(NEW.ends_at) - unixepoch(NEW.starts_at) > 5 * 86400
 BEGIN
     SELECT RAISE(ABORT, 'occupancy_too_long: a block may last at most five days');
 END"""
