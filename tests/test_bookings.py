@@ -99,6 +99,37 @@ async def test_the_guard_sees_a_long_block_that_started_days_before(context: App
     assert await context.db.fetchval("SELECT COUNT(*) FROM occupancy") == 1
 
 
+async def test_checking_one_start_agrees_with_the_whole_days_slots(context: AppContext) -> None:
+    """The booking transaction reads only the asked start's block; it must decide as the day's slots do,
+    for every start, with buffers, prep time, a shared room and a break in play."""
+    business = await build(staff=2, breaks=[["13:00", "13:30"]])
+    room = await add_resource(business, "room", capacity=1)
+    timed = {"buffer_before_min": 10, "buffer_after_min": 5, "prep_min": 5, "cleanup_min": 10}
+    long_one = await add_service(business, "colour", (room,), duration_min=90, slot_step_min=15, **timed)
+    short_one = await add_service(business, "cut", duration_min=30, slot_step_min=15)
+    bookings = BookingService(context)
+    now = MONDAY_9 - timedelta(days=1)
+    for service, start, staff in (
+        (long_one, MONDAY_9 + timedelta(minutes=45), business.staff[0]),
+        (short_one, MONDAY_9 + timedelta(hours=3), business.staff[1]),
+        (short_one, MONDAY_9 + timedelta(hours=5, minutes=15), business.staff[0]),
+    ):
+        await bookings.create(NewBooking(service, start, staff, as_of=now))
+    info = await _service_info(context, long_one)
+    day = (MONDAY_9 + timedelta(hours=3)).date()
+    compared = 0
+    for staff in (None, *business.staff):
+        _, day_slots = await bookings.slots(info, business.location, day, day, staff, now)
+        by_start = {s.start: s.staff for s in day_slots}
+        for minutes in range(0, 11 * 60, 5):  # 08:00 to 18:55 local, every 5 minutes
+            moment = MONDAY_9 - timedelta(hours=1) + timedelta(minutes=minutes)
+            _, one = await bookings.slots_around(info, business.location, moment, staff, now)
+            expected = by_start.get(int(moment.timestamp()) // 60)
+            assert (one.staff if one else None) == expected, (staff, moment)
+            compared += 1
+    assert len(day_slots) > 5 and compared == 3 * 132
+
+
 async def _service_info(context: AppContext, service_id: int):  # type: ignore[no-untyped-def]
     from core.scheduling.loader import load_service
 

@@ -129,13 +129,20 @@ class BookingService:
         now: datetime | None = None,
         exclude_booking: int | None = None,
         schedule: Catalogue | None = None,
+        only: datetime | None = None,
     ) -> tuple[ZoneInfo, list[Slot]]:
-        """Free slots on the location's local days first_day..last_day."""
+        """Free slots on the location's local days first_day..last_day (or just the one at `only`)."""
         now = now or datetime.now(UTC)
         schedule = schedule or await catalogue(self.db)
         staff = await qualified_staff(self.db, service, location_id, staff_id, schedule)
+        block = None
+        if only is not None:
+            block = (
+                only - timedelta(minutes=service.rule.lead),
+                only + timedelta(minutes=service.rule.tail),
+            )
         data = await load_availability(
-            self.db, service, location_id, first_day, last_day, staff, now, exclude_booking, schedule
+            self.db, service, location_id, first_day, last_day, staff, now, exclude_booking, schedule, block
         )
         found = find_slots(
             data.calendars,
@@ -145,6 +152,7 @@ class BookingService:
             data.closed,
             to_minutes(now),
             data.resource_busy,
+            None if only is None else to_minutes(only),
         )
         if service.seats > 1:
             found = await self._with_open_sessions(
@@ -209,7 +217,7 @@ class BookingService:
         zone = await location_zone(self.db, location_id, schedule)
         day = moment.astimezone(zone).date()
         zone, found = await self.slots(
-            service, location_id, day, day, staff_id, now, exclude_booking, schedule
+            service, location_id, day, day, staff_id, now, exclude_booking, schedule, only=moment
         )
         target = to_minutes(moment)
         return zone, next((s for s in found if s.start == target), None)

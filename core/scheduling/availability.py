@@ -231,13 +231,18 @@ def find_slots(
     closed: set[date],
     now: int,
     resource_busy: Sequence[Interval] = (),
+    only: int | None = None,
 ) -> list[Slot]:
     """Free slots over `days` for any of the given staff; each slot lists who can take it.
 
-    `resource_busy` is the merged time where some required resource has no unit left.
+    `resource_busy` is the merged time where some required resource has no unit left. With `only`
+    (a start, in epoch minutes) the answer is that one slot or nothing: the booking transaction's
+    check, whose busy time was read for that slot's block alone.
     """
     earliest = now + rule.min_notice
     latest = now + rule.max_days_ahead * 24 * 60
+    if only is not None:
+        earliest, latest = max(earliest, only), min(latest, only)
     by_start: dict[int, list[int]] = {}
     for calendar in calendars:
         windows = working_windows(calendar, days, zone, closed)

@@ -94,8 +94,13 @@ async def load_availability(
     now: datetime,
     exclude_booking: int | None = None,
     schedule: Catalogue | None = None,
+    busy_within: tuple[datetime, datetime] | None = None,
 ) -> Availability:
-    """Load working time and busy time of `staff_ids` for local days first_day..last_day."""
+    """Load working time and busy time of `staff_ids` for local days first_day..last_day.
+
+    `busy_within` narrows the busy time read to blocks that overlap that UTC span: enough to decide
+    one start (its own block), and a handful of rows instead of the whole day's.
+    """
     schedule = schedule or await catalogue(db)
     zone = await location_zone(db, location_id, schedule)
     days = [first_day + timedelta(days=i) for i in range((last_day - first_day).days + 1)]
@@ -114,6 +119,8 @@ async def load_availability(
     closed = await schedule.closures(db, location_id, first_day, last_day)
     marks = ", ".join("?" for _ in calendars)
     ids = list(calendars)
+    if busy_within is not None:
+        window_start, window_end = max(window_start, busy_within[0]), min(window_end, busy_within[1])
     active = (
         " AND (b.status IN ('confirmed', 'completed', 'no_show')"
         " OR (b.status = 'pending' AND (b.hold_expires_at IS NULL OR b.hold_expires_at > ?)))"
