@@ -26,12 +26,16 @@ from core.db.engines import (
     fetch_rows,
     fetch_rows_here,
     is_write,
+    run_writer_control,
 )
 from core.errors import AjandaError
 
 log = logging.getLogger("ajanda.db")
 
 Callback = Callable[[], Awaitable[None]]
+# SQLite: commits between two checkpoints of the WAL (see `_after_sqlite_commit`). About ten pages per
+# booking: close to SQLite's own default of a checkpoint per 1,000 WAL pages.
+CHECKPOINT_EVERY = 100
 
 
 @dataclass(eq=False)
@@ -85,6 +89,7 @@ class Database:
         self._writer: Any = None
         self._is_open = False
         self._commits = 0
+        self._checkpointing: asyncio.Task[None] | None = None
 
     # ---------------------------------------------------------------------------------------------
     async def open(self) -> None:
@@ -99,6 +104,9 @@ class Database:
             return
         self._is_open = False
         self._writer = None
+        if self._checkpointing is not None:
+            await asyncio.gather(self._checkpointing, return_exceptions=True)
+            self._checkpointing = None
         await self.engine.close()
 
     def bind(self, tables: Sequence[type]) -> None:
@@ -156,9 +164,10 @@ class Database:
         assert self._write_lock is not None, "Database.open() was not awaited"
         async with self._write_lock:
             if self._writer is None:
-                self._writer = await self.engine.connect()
+                self._writer = await self.engine.connect_writer()
             conn = self._writer
-            await fetch_rows(conn, "BEGIN IMMEDIATE", (), True)
+            busy_ms = int(self.engine.busy_timeout * 1000)
+            await run_writer_control(conn, "BEGIN IMMEDIATE", busy_ms)
             tx = Tx(connection=conn, engine_kind="sqlite")
             async with self._bound(tx):
                 try:
@@ -169,12 +178,31 @@ class Database:
                     await fetch_rows(conn, "ROLLBACK", (), True)
                     raise
             try:
-                await fetch_rows(conn, "COMMIT", (), True)
+                await run_writer_control(conn, "COMMIT", busy_ms)
             except BaseException:
                 await self._rollback_quietly(conn)
                 raise
             self._commits += 1
+        self._after_sqlite_commit()
         await self._run_after_commit(tx)
+
+    def _after_sqlite_commit(self) -> None:
+        """Every CHECKPOINT_EVERY commits, checkpoint the WAL in the background (one at a time).
+
+        The writer connection does not checkpoint by itself, since its COMMIT runs on the event loop
+        and a checkpoint syncs the database file.
+        """
+        if self._commits % CHECKPOINT_EVERY or (self._checkpointing and not self._checkpointing.done()):
+            return
+        assert isinstance(self.engine, AjandaSQLiteEngine)
+        self._checkpointing = asyncio.create_task(self._checkpoint(self.engine), name="ajanda-checkpoint")
+
+    @staticmethod
+    async def _checkpoint(engine: AjandaSQLiteEngine) -> None:
+        try:
+            await engine.checkpoint()
+        except Exception:
+            log.warning("WAL checkpoint failed; the next one copies these pages too", exc_info=True)
 
     @asynccontextmanager
     async def _postgres_transaction(self) -> AsyncIterator[Tx]:

@@ -61,6 +61,39 @@ def fetch_rows_here(conn: aiosqlite.Connection, query: str, args: Sequence[Any],
     return _rows_now(conn._conn, query, args, tuples)
 
 
+def _is_busy(err: sqlite3.OperationalError) -> bool:
+    return (getattr(err, "sqlite_errorcode", 0) & 0xFF) == sqlite3.SQLITE_BUSY
+
+
+def _run_waiting(conn: sqlite3.Connection, query: str, busy_timeout_ms: int) -> None:
+    """On the connection's own thread: run `query`, waiting up to the busy timeout for another
+    process's lock, then go back to not waiting at all."""
+    conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
+    try:
+        _rows_now(conn, query, (), True)
+    finally:
+        conn.execute("PRAGMA busy_timeout = 0")
+
+
+async def run_writer_control(conn: aiosqlite.Connection, query: str, busy_timeout_ms: int) -> None:
+    """BEGIN IMMEDIATE or COMMIT on the writer connection, on the event loop thread when it need not wait.
+
+    The writer connection never waits on its own (busy timeout 0, see `connect_writer`), so a lock
+    another process holds comes back at once as SQLITE_BUSY instead of stalling the loop; only then
+    does the statement move to the connection's thread and wait there with the configured timeout.
+    The usual case, in which this process's writers already queue on the `Database` write lock, costs
+    no thread hop: two hops per transaction were a sixth of a booking's CPU (docs/performance.md).
+    COMMIT in WAL mode takes no further lock and, with automatic checkpoints off on this connection,
+    syncs nothing (`Database` checkpoints on a reader connection's thread instead).
+    """
+    try:
+        _rows_now(conn._conn, query, (), True)
+    except sqlite3.OperationalError as err:
+        if not _is_busy(err):
+            raise
+        await conn._execute(_run_waiting, conn._conn, query, busy_timeout_ms)
+
+
 class AjandaSQLiteEngine(SQLiteEngine):
     """SQLite with WAL, a busy timeout, persistent connections and per-connection pragmas set once."""
 
@@ -85,6 +118,27 @@ class AjandaSQLiteEngine(SQLiteEngine):
         await conn.execute("PRAGMA synchronous = NORMAL")
         self._all.append(conn)
         return conn
+
+    async def connect_writer(self) -> aiosqlite.Connection:
+        """The one connection this process writes through: it never waits for a lock by itself and
+        never checkpoints by itself (see `run_writer_control` and `checkpoint`)."""
+        conn = await self.connect()
+        await conn.execute("PRAGMA busy_timeout = 0")
+        await conn.execute("PRAGMA wal_autocheckpoint = 0")
+        return conn
+
+    async def checkpoint(self) -> None:
+        """Copy committed pages from the WAL into the database file, on a reader connection's thread.
+
+        PASSIVE: it waits for nobody and writers go on appending meanwhile; the fsync it makes stays
+        off the event loop. Pages that readers still need are copied by a later round.
+        """
+        queue = await self._reader_queue()
+        conn = await queue.get()
+        try:
+            await fetch_rows(conn, "PRAGMA wal_checkpoint(PASSIVE)", (), True)
+        finally:
+            queue.put_nowait(conn)
 
     async def open(self) -> None:
         """Create the file with WAL on (the journal mode persists in the file)."""
