@@ -282,7 +282,12 @@ class BookingService:
             for attempt in range(RETRIES_ON_RACE + 1):
                 try:
                     async with self.db.transaction():
-                        await self.expire_holds(now)
+                        if attempt:
+                            # The availability check already ignores expired holds, but their time
+                            # stays occupied until cancelled: on a refusal, free them and try again
+                            # (the worker frees the rest on its rounds), instead of a search for
+                            # them in every booking's transaction.
+                            await self.expire_holds(now)
                         with_customer = await self._with_customer(request)
                         return await self._insert(with_customer, service, location_id, start, now)
                 except Exception as err:
