@@ -199,7 +199,8 @@ async def test_self_service_link_view_reschedule_cancel(open_context: AppContext
 
 async def test_reschedule_through_the_link_closes_at_the_cutoff(open_context: AppContext) -> None:
     business = await build(staff=1, hours=("00:00", "23:59"))
-    service = await add_service(business, "cut", slot_step_min=60)
+    # 30 minutes: a start on any hour fits the working day, 23:00 included (the test runs at any time).
+    service = await add_service(business, "cut", duration_min=30, slot_step_min=60)
     soon = (datetime.now(UTC) + timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
     async with api_client(open_context) as client:
         created = await client.post(
