@@ -17,6 +17,7 @@ from core.admin.routes import CoreAdminController
 from core.bookings.routes import AdminBookingController, PublicBookingController
 from core.config import Settings
 from core.context import AppContext, build_context
+from core.customers.routes import CustomerController
 from core.health.routes import healthz
 from core.outbox.worker import Worker
 from core.plugins import core_version
@@ -72,6 +73,7 @@ def create_app(
         CoreAdminController,
         PublicSchedulingController,
         PublicBookingController,
+        CustomerController,
         AdminBookingController,
         scheduling_admin_router(),
         *plugin_routers(ctx),

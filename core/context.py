@@ -54,7 +54,7 @@ class AppContext:
         return [CORE_MIGRATIONS, *self.plugins.migration_sources()]
 
     async def migrate(self, progress: Callable[[Migration], None] | None = None) -> list[Migration]:
-        return await migrate(self.db, self.migration_sources(), progress)
+        return await migrate(self.db, self.migration_sources(), progress, self.cipher)
 
     async def open(self) -> None:
         """Open the database and bind every table to it, without starting plugins (CLI work)."""

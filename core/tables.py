@@ -2,7 +2,7 @@
 
 from core.audit.tables import AuditEntry
 from core.bookings.tables import Booking, BookingChange, Occupancy
-from core.customers.tables import Customer
+from core.customers.tables import Customer, CustomerConsent
 from core.outbox.tables import Job, WorkerHeartbeat
 from core.scheduling.tables import (
     Closure,
@@ -32,6 +32,7 @@ CORE_TABLES: tuple[type, ...] = (
     StaffException,
     Closure,
     Customer,
+    CustomerConsent,
     Booking,
     BookingChange,
     Occupancy,

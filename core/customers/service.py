@@ -1,11 +1,13 @@
 """Customer cards: find the same person by phone or e-mail, or create a card (contacts encrypted).
 
-The full CRM (near-match review, merge, import, derived figures) builds on this; every entry path
-goes through `new_customer` and `find_or_create` so nobody is duplicated by the way they booked.
+Every entry path (booking page, staff entry, API, import) goes through `new_customer` and
+`find_or_create` (or `create_card`, which says whether it matched), so nobody is duplicated by the
+way they booked; `update_card` refuses a phone or e-mail that already belongs to another card.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -32,6 +34,7 @@ class NewCustomer:
     email_idx: str | None
     language: str
     source: str
+    phone_tail_idx: str | None = None
 
 
 def new_customer(
@@ -43,24 +46,33 @@ def new_customer(
     language: str | None = None,
     field_prefix: str = "customer",
 ) -> NewCustomer:
+    def named(field: str) -> str:
+        return f"{field_prefix}.{field}" if field_prefix else field
+
     name = " ".join(name.split())
     if not name:
-        raise FieldError(f"{field_prefix}.name", "required")
+        raise FieldError(named("name"), "required")
     if not phone and not email:
-        raise FieldError(f"{field_prefix}.phone", "a phone number or an e-mail address is required")
+        raise FieldError(named("phone"), "a phone number or an e-mail address is required")
     region = ctx.settings.business.default_region
-    phone_e164 = normalise_phone(phone, region, f"{field_prefix}.phone") if phone else None
-    email_norm = normalise_email(email, f"{field_prefix}.email") if email else None
+    phone_e164 = normalise_phone(phone, region, named("phone")) if phone else None
+    email_norm = normalise_email(email, named("email")) if email else None
     cipher = ctx.cipher
     return NewCustomer(
         name=name,
         phone=phone_e164,
         email=email_norm,
         phone_idx=cipher.blind_index(phone_e164, "customer.phone") if phone_e164 else None,
+        phone_tail_idx=phone_tail_index(ctx, phone_e164) if phone_e164 else None,
         email_idx=cipher.blind_index(email_norm, "customer.email") if email_norm else None,
         language=language or ctx.settings.business.default_language,
         source=source,
     )
+
+
+def phone_tail_index(ctx: AppContext, digits: str) -> str:
+    """Blind index of a phone number's last four digits (the whole E.164 number or just the four)."""
+    return ctx.cipher.blind_index(digits[-4:], "customer.phone_tail")
 
 
 async def find_or_create(ctx: AppContext, customer: NewCustomer) -> int:
@@ -68,52 +80,63 @@ async def find_or_create(ctx: AppContext, customer: NewCustomer) -> int:
 
     Joins the caller's transaction, so a booking that fails leaves no card behind.
     """
+    customer_id, _matched = await create_card(ctx, customer)
+    return customer_id
+
+
+async def match(ctx: AppContext, phone_idx: str | None, email_idx: str | None) -> int | None:
+    """The card with this phone (preferred) or e-mail; a merged card leads to the one it was merged into."""
+    # Two index lookups (an OR can be planned as a scan), the phone's match first.
+    found = await ctx.db.fetchval(
+        "SELECT COALESCE(merged_into, id) FROM (SELECT id, merged_into, 0 AS rank FROM customer"
+        " WHERE phone_idx = ? UNION ALL SELECT id, merged_into, 1 AS rank FROM customer"
+        " WHERE email_idx = ?) AS matches ORDER BY rank, id LIMIT 1",
+        phone_idx,
+        email_idx,
+    )
+    return None if found is None else int(found)
+
+
+async def create_card(
+    ctx: AppContext, customer: NewCustomer, notes: str | None = None, tags: tuple[str, ...] = ()
+) -> tuple[int, bool]:
+    """(card id, whether an existing card matched): the same person is found, not added twice."""
     async with ctx.db.transaction():
-        # Two index lookups (an OR can be planned as a scan), the phone's match first.
-        found = await ctx.db.fetchval(
-            "SELECT id FROM (SELECT id, 0 AS rank FROM customer WHERE phone_idx = ?"
-            " UNION ALL SELECT id, 1 AS rank FROM customer WHERE email_idx = ?) AS matches"
-            " ORDER BY rank, id LIMIT 1",
-            customer.phone_idx,
-            customer.email_idx,
-        )
+        found = await match(ctx, customer.phone_idx, customer.email_idx)
         if found is not None:
-            return int(found)
+            return found, True
         now = datetime.now(UTC)
         cipher = ctx.cipher
         rows = await ctx.db.fetch(
-            "INSERT INTO customer (name, phone_enc, phone_idx, email_enc, email_idx, language, tags,"
-            " source, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, '[]', ?, ?, ?) RETURNING id",
+            "INSERT INTO customer (name, phone_enc, phone_idx, phone_tail_idx, email_enc, email_idx,"
+            " notes_enc, language, tags, source, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             customer.name,
             cipher.encrypt(customer.phone, "customer.phone"),
             customer.phone_idx,
+            customer.phone_tail_idx,
             cipher.encrypt(customer.email, "customer.email"),
             customer.email_idx,
+            cipher.encrypt(notes, "customer.notes"),
             customer.language,
+            json.dumps(list(tags)),
             customer.source,
             now,
             now,
         )
         customer_id = int(rows[0]["id"])
         snapshot = CustomerSnapshot(
-            id=customer_id,
-            name=customer.name,
-            phone=customer.phone,
-            email=customer.email,
-            language=customer.language,
-        )
+            id=customer_id, name=customer.name, phone=customer.phone, email=customer.email,
+            language=customer.language, tags=tags,
+        )  # fmt: skip
+        # In the transaction: a veto rolls the new card back.
         await ctx.hooks.call("customer_validate", customer=snapshot, action="create")
-        await ctx.audit.record(
-            "customer",
-            customer_id,
-            "created",
-            {
-                "name": customer.name,
-                "phone": customer.phone,
-                "email": customer.email,
-                "source": customer.source,
-            },
-            personal=PERSONAL,
-        )
+        changes: dict[str, object] = {"name": customer.name, "phone": customer.phone, "email": customer.email,
+                   "source": customer.source}  # fmt: skip
+        if notes:
+            changes["notes"] = notes
+        if tags:
+            changes["tags"] = list(tags)
+        await ctx.audit.record("customer", customer_id, "created", changes, personal=PERSONAL)
         await ctx.hooks.call("customer_created", customer=snapshot)
-    return customer_id
+    return customer_id, False

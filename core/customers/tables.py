@@ -1,6 +1,6 @@
 """Customer cards. Contact data is stored encrypted; `*_idx` columns are blind indexes for lookups."""
 
-from piccolo.columns import Text, Timestamptz, Varchar
+from piccolo.columns import Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 
@@ -8,6 +8,7 @@ class Customer(Table, tablename="customer"):
     name = Varchar(length=200)
     phone_enc = Text(null=True, default=None)
     phone_idx = Varchar(length=40, null=True, default=None)
+    phone_tail_idx = Varchar(length=40, null=True, default=None)  # last four digits, for search
     email_enc = Text(null=True, default=None)
     email_idx = Varchar(length=40, null=True, default=None)
     notes_enc = Text(null=True, default=None)
@@ -15,5 +16,17 @@ class Customer(Table, tablename="customer"):
     preferred_channel = Varchar(length=20, null=True, default=None)
     tags = Text(default="[]")  # JSON list
     source = Varchar(length=20, default="staff")  # web | staff | api | import | demo
+    merged_into = Integer(null=True, default=None)  # the card that now holds this one's history
     created_at = Timestamptz()
     updated_at = Timestamptz()
+
+
+class CustomerConsent(Table, tablename="customer_consent"):
+    """Marketing consent per channel, as a ledger: the newest row per channel is the current state."""
+
+    customer = ForeignKey(references=Customer)
+    channel = Varchar(length=20)  # sms | whatsapp | email | call
+    granted = Boolean()
+    at = Timestamptz()
+    source = Varchar(length=20)
+    actor = Varchar(length=100)

@@ -1,15 +1,18 @@
 """Migrations: the core's and each enabled plugin's, applied in dependency order and recorded.
 
 A migration is a module named `mNNNN_description.py` in a migrations package, with
-`async def up(db: Database) -> None`. Migrations are written as SQL for both engines rather than
-generated, because the guarantees Ajanda depends on (exclusion constraints, composite unique indexes)
-are exactly what Piccolo's auto-migrations cannot express on SQLite. Each migration runs in its own
+`async def up(db: Database) -> None`, or `async def up(db: Database, cipher: FieldCipher) -> None` when
+it must read or write personal data (e.g. fill a new blind index from the encrypted values).
+Migrations are written as SQL for both engines rather than generated, because the guarantees Ajanda
+depends on (exclusion constraints, composite unique indexes) are exactly what Piccolo's
+auto-migrations cannot express on SQLite. Each migration runs in its own
 transaction, so a failure leaves the database at the previous migration.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import pkgutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,6 +21,7 @@ from types import ModuleType
 
 from core.db.database import Database
 from core.errors import AjandaError
+from core.privacy.crypto import FieldCipher
 
 TRACKING_DDL = (
     "CREATE TABLE IF NOT EXISTS ajanda_migration ("
@@ -78,6 +82,7 @@ async def migrate(
     db: Database,
     sources: Sequence[MigrationSource],
     progress: Callable[[Migration], None] | None = None,
+    cipher: FieldCipher | None = None,
 ) -> list[Migration]:
     """Apply pending migrations in the order of `sources` (core first, then plugins by dependency)."""
     ran: list[Migration] = []
@@ -95,7 +100,12 @@ async def migrate(
             if progress:
                 progress(migration)
             try:
-                await migration.module.up(db)
+                if len(inspect.signature(migration.module.up).parameters) >= 2:
+                    if cipher is None:
+                        raise MigrationError("it needs the personal-data key and none was given")
+                    await migration.module.up(db, cipher)
+                else:
+                    await migration.module.up(db)
             except Exception as err:
                 raise MigrationError(f"{migration.app}: migration {migration.name} failed: {err}") from err
             await db.execute(

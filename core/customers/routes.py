@@ -1,0 +1,216 @@
+"""Customer API (`/api/v1/customers`, staff only): search, create without duplicates, the whole card, edit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Controller, Request, Response, get, patch, post
+from litestar.params import JSONBody, QueryParameter
+
+from core.context import AppContext
+from core.customers.card import Card, CardChanges, Figures, clean_tags, figures, load_card, update_card
+from core.customers.search import search
+from core.customers.service import create_card, new_customer
+from core.scheduling.catalogue import money
+from core.web.auth import context_of
+from core.web.params import PathId
+
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern="^[^\x00]*$")]
+Phone = Annotated[str, msgspec.Meta(max_length=40, pattern="^[^\x00]*$")]
+Email = Annotated[str, msgspec.Meta(max_length=254, pattern="^[^\x00]*$")]
+Notes = Annotated[str, msgspec.Meta(max_length=4000, pattern="^[^\x00]*$")]
+Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern="^[^\x00]*$")]
+Tags = Annotated[list[Tag], msgspec.Meta(max_length=30)]
+Channel = Literal["sms", "whatsapp", "email", "call"]
+
+
+class NewCustomerIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    name: Name
+    phone: Phone | None = None
+    email: Email | None = None
+    notes: Notes | None = None
+    language: Literal["tr", "en"] | None = None
+    tags: Tags = msgspec.field(default_factory=list)
+
+
+class CustomerPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Only the fields sent change; "" clears phone, e-mail, notes or the preferred channel."""
+
+    name: Name | None = None
+    phone: Phone | None = None
+    email: Email | None = None
+    notes: Notes | None = None
+    language: Literal["tr", "en"] | None = None
+    preferred_channel: Channel | Literal[""] | None = None
+    tags: Tags | None = None
+
+
+class CustomerOut(msgspec.Struct, kw_only=True):
+    id: int
+    name: str
+    phone: str | None
+    email: str | None
+    notes: str | None
+    language: str
+    preferred_channel: str | None
+    tags: list[str]
+    source: str
+    merged_into: int | None
+    created_at: datetime
+    updated_at: datetime
+    # POST only: an existing card had this phone or e-mail, and is returned instead of a new one.
+    matched: bool | None = None
+
+
+class FiguresOut(msgspec.Struct, kw_only=True):
+    visits: int
+    last_visit: datetime | None
+    next_booking: datetime | None
+    average_interval_days: float | None
+    total_spend: str
+    average_spend: str | None
+    lifetime_value: str
+    cancellations: int
+    no_shows: int
+
+
+class CardBookingOut(msgspec.Struct, kw_only=True):
+    id: int
+    service: int
+    staff: int | None
+    status: str
+    start: datetime
+    end: datetime
+    price: str
+    currency: str
+    cancel_reason: str | None
+
+
+class AuditEntryOut(msgspec.Struct, kw_only=True):
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    changes: dict[str, Any]
+
+
+class CardOut(msgspec.Struct, kw_only=True):
+    customer: CustomerOut
+    figures: FiguresOut
+    bookings: list[CardBookingOut]
+    audit: list[AuditEntryOut]
+
+
+def customer_out(card: Card, matched: bool | None = None) -> CustomerOut:
+    return CustomerOut(
+        id=card.id, name=card.name, phone=card.phone, email=card.email, notes=card.notes,
+        language=card.language, preferred_channel=card.preferred_channel, tags=list(card.tags),
+        source=card.source, merged_into=card.merged_into, created_at=card.created_at,
+        updated_at=card.updated_at, matched=matched,
+    )  # fmt: skip
+
+
+def figures_out(found: Figures) -> FiguresOut:
+    return FiguresOut(**{f: getattr(found, f) for f in FiguresOut.__struct_fields__})
+
+
+async def history(ctx: AppContext, customer_id: int) -> tuple[list[CardBookingOut], list[AuditEntryOut]]:
+    """The card's bookings (newest first) and its audit trail (personal values already redacted)."""
+    rows = await ctx.db.fetch(
+        "SELECT id, service, staff, status, start_at, end_at, price, currency, cancel_reason"
+        " FROM booking WHERE customer = ? ORDER BY start_at DESC, id DESC LIMIT 500",
+        customer_id,
+    )
+    bookings = [
+        CardBookingOut(
+            id=int(r["id"]),
+            service=int(r["service"]),
+            staff=int(r["staff"]) if r["staff"] is not None else None,
+            status=r["status"],
+            start=r["start_at"],
+            end=r["end_at"],
+            price=money(r["price"]),
+            currency=r["currency"],
+            cancel_reason=r["cancel_reason"],
+        )
+        for r in rows
+    ]
+    audit_rows = await ctx.db.fetch(
+        "SELECT seq, at, actor_kind, actor_id, action, changes FROM ajanda_audit"
+        " WHERE entity = 'customer' AND entity_id = ? ORDER BY seq",
+        str(customer_id),
+    )
+    audit = [
+        AuditEntryOut(
+            seq=int(r["seq"]),
+            at=r["at"],
+            actor=f"{r['actor_kind']}:{r['actor_id']}",
+            action=r["action"],
+            changes=msgspec.json.decode(r["changes"]) if r["changes"] else {},
+        )
+        for r in audit_rows
+    ]
+    return bookings, audit
+
+
+class CustomerController(Controller):
+    path = "/api/v1/customers"
+    tags = ["customers"]
+
+    @get("/", operation_id="search_customers")
+    async def search_customers(
+        self,
+        request: Request[Any, Any, Any],
+        q: Annotated[
+            str | None,
+            QueryParameter(
+                description="a name (or part of one), a phone number, its last four digits, or an e-mail",
+                max_length=254,
+            ),
+        ] = None,
+        tag: Annotated[str | None, QueryParameter(max_length=40)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+    ) -> list[CustomerOut]:
+        """Find customers; merged cards are left out (their history lives on the card they joined)."""
+        ctx = context_of(request)
+        return [customer_out(card) for card in await search(ctx, q, tag, limit)]
+
+    @post("/", operation_id="create_customer", status_code=201)
+    async def create(
+        self, request: Request[Any, Any, Any], data: JSONBody[NewCustomerIn]
+    ) -> Response[CustomerOut]:
+        """Add a customer; if a card already has this phone or e-mail, that card is returned (200,
+        `matched: true`) and nothing is added."""
+        ctx = context_of(request)
+        person = new_customer(ctx, data.name, data.phone, data.email, "staff", data.language, "")
+        customer_id, matched = await create_card(ctx, person, data.notes, clean_tags(data.tags))
+        card = await load_card(ctx, customer_id)
+        return Response(customer_out(card, matched), status_code=200 if matched else 201)
+
+    @get("/{customer_id:int}", operation_id="get_customer")
+    async def card(self, request: Request[Any, Any, Any], customer_id: PathId) -> CardOut:
+        """The whole card: contact details, derived figures, bookings and the audit trail."""
+        ctx = context_of(request)
+        found = await load_card(ctx, customer_id)
+        bookings, audit = await history(ctx, customer_id)
+        return CardOut(
+            customer=customer_out(found),
+            figures=figures_out(await figures(ctx, customer_id)),
+            bookings=bookings,
+            audit=audit,
+        )
+
+    @patch("/{customer_id:int}", operation_id="update_customer")
+    async def update(
+        self, request: Request[Any, Any, Any], customer_id: PathId, data: JSONBody[CustomerPatch]
+    ) -> CustomerOut:
+        """Change a card. A phone or e-mail that belongs to another card is a 409 naming that card."""
+        ctx = context_of(request)
+        changes = CardChanges(
+            name=data.name, phone=data.phone, email=data.email, notes=data.notes,
+            language=data.language, preferred_channel=data.preferred_channel,
+            tags=tuple(data.tags) if data.tags is not None else None,
+        )  # fmt: skip
+        return customer_out(await update_card(ctx, customer_id, changes))
