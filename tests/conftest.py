@@ -107,6 +107,13 @@ async def context(settings: Settings) -> AsyncIterator[AppContext]:
         await ctx.stop()
 
 
+@pytest.fixture
+async def open_context(make_settings: Callable[..., Settings], start_context: Any) -> AppContext:
+    """A started context whose API has no rate limit (tests send many requests from one address)."""
+    ctx: AppContext = await start_context(make_settings(server={"rate_limit_per_minute": 0}))
+    return ctx
+
+
 def admin_headers(settings: Settings) -> dict[str, str]:
     token = settings.security.admin_token
     assert token is not None

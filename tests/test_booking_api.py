@@ -16,12 +16,6 @@ START = "2031-01-06T09:00:00+03:00"
 CUSTOMER = {"name": "Ayşe Yılmaz", "phone": "0532 111 22 33", "email": "Ayse@Example.com"}
 
 
-@pytest.fixture
-async def open_context(make_settings, start_context) -> AppContext:
-    ctx: AppContext = await start_context(make_settings(server={"rate_limit_per_minute": 0}))
-    return ctx
-
-
 async def test_services_and_availability_shapes(open_context: AppContext) -> None:
     business = await build(staff=2, breaks=[["12:00", "13:00"]])
     service = await add_service(

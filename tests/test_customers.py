@@ -5,20 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-import pytest
-
 from core.bookings.service import BookingService, NewBooking
 from core.context import AppContext
 from tests.business import add_service, build
 from tests.conftest import admin_headers, api_client
 
 AYSE = {"name": "Ayşe Yılmaz", "phone": "0532 111 22 33", "email": "Ayse@Example.com"}
-
-
-@pytest.fixture
-async def open_context(make_settings, start_context) -> AppContext:
-    ctx: AppContext = await start_context(make_settings(server={"rate_limit_per_minute": 0}))
-    return ctx
 
 
 async def test_the_same_person_gets_one_card_on_every_path(open_context: AppContext) -> None:

@@ -14,8 +14,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from core.customers.contact import normalise_email, normalise_phone
-from core.customers.service import PERSONAL, match, phone_tail_index
+from core.customers.service import PERSONAL, email_index, match, phone_index, phone_tail_index
 from core.customers.snapshot import CustomerSnapshot
 from core.errors import Conflict, FieldError, NotFound
 from core.scheduling.catalogue import money
@@ -31,9 +33,9 @@ CARD_COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
-class Figures:
-    """What the bookings say about a customer (spend counts completed visits at their booked price)."""
+class Figures(msgspec.Struct, frozen=True, kw_only=True):
+    """What the bookings say about a customer (spend counts completed visits at their booked price);
+    the API returns it as it is."""
 
     visits: int
     last_visit: datetime | None
@@ -171,10 +173,38 @@ def clean_tags(tags: tuple[str, ...] | list[str], field: str = "tags") -> tuple[
     return tuple(out)
 
 
+def _normalised(ctx: AppContext, changes: CardChanges) -> dict[str, Any]:
+    """The changed fields, checked and normalised before any transaction opens (a bad phone number
+    is a 422 that never holds the write lock)."""
+    region = ctx.settings.business.default_region
+    after: dict[str, Any] = {}
+    if changes.name is not None:
+        name = " ".join(changes.name.split())
+        if not name:
+            raise FieldError("name", "required")
+        after["name"] = name
+    if changes.phone is not None:
+        after["phone"] = normalise_phone(changes.phone, region) if changes.phone.strip() else None
+    if changes.email is not None:
+        after["email"] = normalise_email(changes.email) if changes.email.strip() else None
+    if changes.notes is not None:
+        after["notes"] = changes.notes.strip() or None
+    if changes.language is not None:
+        if changes.language not in LANGUAGES:
+            raise FieldError("language", f"one of {', '.join(LANGUAGES)}")
+        after["language"] = changes.language
+    if changes.preferred_channel is not None:
+        if changes.preferred_channel not in (*CHANNELS, ""):
+            raise FieldError("preferred_channel", f"one of {', '.join(CHANNELS)}")
+        after["preferred_channel"] = changes.preferred_channel or None
+    if changes.tags is not None:
+        after["tags"] = clean_tags(changes.tags)
+    return after
+
+
 async def update_card(ctx: AppContext, customer_id: int, changes: CardChanges) -> Card:
     """Change a card; a phone or e-mail that belongs to another card is a 409 naming that card."""
-    region = ctx.settings.business.default_region
-    cipher = ctx.cipher
+    after = _normalised(ctx, changes)
     async with ctx.db.transaction():
         before = await load_card(ctx, customer_id)
         if before.merged_into is not None:
@@ -182,45 +212,14 @@ async def update_card(ctx: AppContext, customer_id: int, changes: CardChanges) -
                 f"this card was merged into customer {before.merged_into}",
                 {"customer": before.merged_into},
             )
-        after: dict[str, Any] = {}
-        if changes.name is not None:
-            name = " ".join(changes.name.split())
-            if not name:
-                raise FieldError("name", "required")
-            after["name"] = name
-        if changes.phone is not None:
-            after["phone"] = normalise_phone(changes.phone, region) if changes.phone.strip() else None
-        if changes.email is not None:
-            after["email"] = normalise_email(changes.email) if changes.email.strip() else None
-        if changes.notes is not None:
-            after["notes"] = changes.notes.strip() or None
-        if changes.language is not None:
-            if changes.language not in LANGUAGES:
-                raise FieldError("language", f"one of {', '.join(LANGUAGES)}")
-            after["language"] = changes.language
-        if changes.preferred_channel is not None:
-            if changes.preferred_channel not in (*CHANNELS, ""):
-                raise FieldError("preferred_channel", f"one of {', '.join(CHANNELS)}")
-            after["preferred_channel"] = changes.preferred_channel or None
-        if changes.tags is not None:
-            after["tags"] = clean_tags(changes.tags)
         phone = after.get("phone", before.phone)
         email = after.get("email", before.email)
         if not phone and not email:
             raise FieldError("phone", "a phone number or an e-mail address is required")
-        for field, value, index_field in (
-            ("phone", after.get("phone"), "customer.phone"),
-            ("email", after.get("email"), "customer.email"),
-        ):
-            if field in after and value:
-                index = cipher.blind_index(value, index_field)
-                other = await match(ctx, *((index, None) if field == "phone" else (None, index)))
-                if other is not None and other != customer_id:
-                    what = "phone number" if field == "phone" else "e-mail address"
-                    raise Conflict(
-                        f"customer {other} already has this {what}",
-                        {"field": field, "customer": other},
-                    )
+        if after.get("phone"):
+            await _refuse_taken(ctx, customer_id, "phone", phone_index(ctx, after["phone"]), None)
+        if after.get("email"):
+            await _refuse_taken(ctx, customer_id, "email", None, email_index(ctx, after["email"]))
         changed = {k: v for k, v in after.items() if getattr(before, k) != v}
         if not changed:
             return before
@@ -231,6 +230,16 @@ async def update_card(ctx: AppContext, customer_id: int, changes: CardChanges) -
         await ctx.audit.record("customer", customer_id, "updated", diff, personal=PERSONAL)
         await ctx.hooks.call("customer_updated", customer=card.snapshot(), changed=tuple(sorted(changed)))
     return card
+
+
+async def _refuse_taken(
+    ctx: AppContext, customer_id: int, field: str, phone_idx: str | None, email_idx: str | None
+) -> None:
+    """409 naming the other card when it already has this phone or e-mail: one card per person."""
+    other = await match(ctx, phone_idx, email_idx)
+    if other is not None and other != customer_id:
+        what = "phone number" if field == "phone" else "e-mail address"
+        raise Conflict(f"customer {other} already has this {what}", {"field": field, "customer": other})
 
 
 def _plain(value: Any) -> Any:
@@ -246,14 +255,14 @@ async def _write(ctx: AppContext, customer_id: int, changed: dict[str, Any]) -> 
             sets += ["phone_enc = ?", "phone_idx = ?", "phone_tail_idx = ?"]
             args += [
                 cipher.encrypt(value, "customer.phone"),
-                cipher.blind_index(value, "customer.phone") if value else None,
+                phone_index(ctx, value) if value else None,
                 phone_tail_index(ctx, value) if value else None,
             ]
         elif key == "email":
             sets += ["email_enc = ?", "email_idx = ?"]
             args += [
                 cipher.encrypt(value, "customer.email"),
-                cipher.blind_index(value, "customer.email") if value else None,
+                email_index(ctx, value) if value else None,
             ]
         elif key == "notes":
             sets.append("notes_enc = ?")

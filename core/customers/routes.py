@@ -64,18 +64,6 @@ class CustomerOut(msgspec.Struct, kw_only=True):
     matched: bool | None = None
 
 
-class FiguresOut(msgspec.Struct, kw_only=True):
-    visits: int
-    last_visit: datetime | None
-    next_booking: datetime | None
-    average_interval_days: float | None
-    total_spend: str
-    average_spend: str | None
-    lifetime_value: str
-    cancellations: int
-    no_shows: int
-
-
 class CardBookingOut(msgspec.Struct, kw_only=True):
     id: int
     service: int
@@ -98,7 +86,7 @@ class AuditEntryOut(msgspec.Struct, kw_only=True):
 
 class CardOut(msgspec.Struct, kw_only=True):
     customer: CustomerOut
-    figures: FiguresOut
+    figures: Figures
     bookings: list[CardBookingOut]
     audit: list[AuditEntryOut]
 
@@ -110,10 +98,6 @@ def customer_out(card: Card, matched: bool | None = None) -> CustomerOut:
         source=card.source, merged_into=card.merged_into, created_at=card.created_at,
         updated_at=card.updated_at, matched=matched,
     )  # fmt: skip
-
-
-def figures_out(found: Figures) -> FiguresOut:
-    return FiguresOut(**{f: getattr(found, f) for f in FiguresOut.__struct_fields__})
 
 
 async def history(ctx: AppContext, customer_id: int) -> tuple[list[CardBookingOut], list[AuditEntryOut]]:
@@ -197,7 +181,7 @@ class CustomerController(Controller):
         bookings, audit = await history(ctx, customer_id)
         return CardOut(
             customer=customer_out(found),
-            figures=figures_out(await figures(ctx, customer_id)),
+            figures=await figures(ctx, customer_id),
             bookings=bookings,
             audit=audit,
         )

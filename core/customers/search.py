@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.customers.card import Card, clean_tags, load_cards
 from core.customers.contact import normalise_email, normalise_phone
-from core.customers.service import phone_tail_index
+from core.customers.service import email_index, phone_index, phone_tail_index
 
 if TYPE_CHECKING:
     from core.context import AppContext
@@ -34,14 +34,14 @@ async def search(ctx: AppContext, q: str | None, tag: str | None, limit: int = 5
     if text:
         if "@" in text:
             where.append("email_idx = ?")
-            args.append(ctx.cipher.blind_index(normalise_email(text, "q"), "customer.email"))
+            args.append(email_index(ctx, normalise_email(text, "q")))
         elif LAST_FOUR.match(text):
             where.append("phone_tail_idx = ?")
             args.append(phone_tail_index(ctx, text))
         elif PHONE_LIKE.match(text):
             phone = normalise_phone(text, ctx.settings.business.default_region, "q")
             where.append("phone_idx = ?")
-            args.append(ctx.cipher.blind_index(phone, "customer.phone"))
+            args.append(phone_index(ctx, phone))
         else:
             operator = "ILIKE" if ctx.db.kind == "postgres" else "LIKE"
             where.append(f"name {operator} ? ESCAPE '\\'")

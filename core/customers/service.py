@@ -57,17 +57,26 @@ def new_customer(
     region = ctx.settings.business.default_region
     phone_e164 = normalise_phone(phone, region, named("phone")) if phone else None
     email_norm = normalise_email(email, named("email")) if email else None
-    cipher = ctx.cipher
     return NewCustomer(
         name=name,
         phone=phone_e164,
         email=email_norm,
-        phone_idx=cipher.blind_index(phone_e164, "customer.phone") if phone_e164 else None,
+        phone_idx=phone_index(ctx, phone_e164) if phone_e164 else None,
         phone_tail_idx=phone_tail_index(ctx, phone_e164) if phone_e164 else None,
-        email_idx=cipher.blind_index(email_norm, "customer.email") if email_norm else None,
+        email_idx=email_index(ctx, email_norm) if email_norm else None,
         language=language or ctx.settings.business.default_language,
         source=source,
     )
+
+
+def phone_index(ctx: AppContext, e164: str) -> str:
+    """Blind index of a normalised (E.164) phone number: how a card is found by its phone."""
+    return ctx.cipher.blind_index(e164, "customer.phone")
+
+
+def email_index(ctx: AppContext, email: str) -> str:
+    """Blind index of a normalised e-mail address."""
+    return ctx.cipher.blind_index(email, "customer.email")
 
 
 def phone_tail_index(ctx: AppContext, digits: str) -> str:
