@@ -9,6 +9,7 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.params import FromQuery, QueryParameter
 
+from core.access.permissions import Permission, requires
 from core.audit.log import verify
 from core.errors import Conflict, NotFound
 from core.web.auth import context_of
@@ -62,7 +63,7 @@ class CoreAdminController(Controller):
     path = "/api/v1/admin"
     tags = ["admin"]
 
-    @get("/plugins", operation_id="admin_plugins")
+    @get("/plugins", operation_id="admin_plugins", opt=requires(Permission.PLUGINS_READ))
     async def plugins(self, request: Request[Any, Any, Any]) -> list[PluginInfo]:
         """Every installed plugin and whether it is enabled."""
         ctx = context_of(request)
@@ -72,7 +73,7 @@ class CoreAdminController(Controller):
             for d in ctx.plugins.discovered.values()
         ]
 
-    @get("/audit", operation_id="admin_audit")
+    @get("/audit", operation_id="admin_audit", opt=requires(Permission.AUDIT_READ))
     async def audit(
         self,
         request: Request[Any, Any, Any],
@@ -112,13 +113,13 @@ class CoreAdminController(Controller):
             for r in rows
         ]
 
-    @get("/audit/verify", operation_id="admin_audit_verify")
+    @get("/audit/verify", operation_id="admin_audit_verify", opt=requires(Permission.AUDIT_READ))
     async def audit_verify(self, request: Request[Any, Any, Any]) -> AuditVerification:
         """Check the whole hash chain and report the first broken link."""
         result = await verify(context_of(request).db)
         return AuditVerification(result.ok, result.checked, result.head_seq, result.head_hash, result.problem)
 
-    @get("/jobs", operation_id="admin_jobs")
+    @get("/jobs", operation_id="admin_jobs", opt=requires(Permission.JOBS_MANAGE))
     async def jobs(
         self,
         request: Request[Any, Any, Any],
@@ -131,7 +132,12 @@ class CoreAdminController(Controller):
         rows = await ctx.db.fetch(f"{_JOB_SELECT} {clause} ORDER BY id DESC LIMIT ?", *args, limit)
         return [_job_row(r) for r in rows]
 
-    @post("/jobs/{job_id:int}/retry", operation_id="admin_job_retry", status_code=200)
+    @post(
+        "/jobs/{job_id:int}/retry",
+        operation_id="admin_job_retry",
+        opt=requires(Permission.JOBS_MANAGE),
+        status_code=200,
+    )
     async def retry(self, request: Request[Any, Any, Any], job_id: PathId) -> JobRow:
         """Give a dead job a fresh set of attempts, now."""
         ctx = context_of(request)

@@ -10,6 +10,7 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from core.access.permissions import Permission, requires
 from core.audit.records import Actor, set_actor
 from core.bookings import waitlist
 from core.bookings.links import BadLink, LinkSigner
@@ -326,7 +327,7 @@ class AdminBookingController(Controller):
     path = "/api/v1/admin/bookings"
     tags = ["admin", "booking"]
 
-    @get("/", operation_id="admin_list_bookings")
+    @get("/", operation_id="admin_list_bookings", opt=requires(Permission.BOOKINGS_READ))
     async def list_bookings(
         self,
         request: Request[Any, Any, Any],
@@ -370,7 +371,7 @@ class AdminBookingController(Controller):
         )
         return [await booking_out(ctx, snapshot(r)) for r in rows]
 
-    @post("/", operation_id="admin_create_booking", status_code=201)
+    @post("/", operation_id="admin_create_booking", opt=requires(Permission.BOOKINGS_WRITE), status_code=201)
     async def create(self, request: Request[Any, Any, Any], data: JSONBody[StaffBookingIn]) -> BookingOut:
         """Book for a caller: an existing customer by id, or a new one (matched by phone or e-mail)."""
         ctx = context_of(request)
@@ -404,7 +405,12 @@ class AdminBookingController(Controller):
         )
         return await booking_out(ctx, booking, with_link=True)
 
-    @post("/series", operation_id="admin_create_series", status_code=201)
+    @post(
+        "/series",
+        operation_id="admin_create_series",
+        opt=requires(Permission.BOOKINGS_WRITE),
+        status_code=201,
+    )
     async def create_series(self, request: Request[Any, Any, Any], data: JSONBody[SeriesIn]) -> SeriesOut:
         """A recurring series (e.g. every 2 weeks x 6); 409 lists each conflicting occurrence."""
         ctx = context_of(request)
@@ -427,7 +433,7 @@ class AdminBookingController(Controller):
         )
         return SeriesOut([await booking_out(ctx, b) for b in booked], conflicts)
 
-    @get("/waitlist", operation_id="admin_waitlist")
+    @get("/waitlist", operation_id="admin_waitlist", opt=requires(Permission.BOOKINGS_READ))
     async def waitlist_of_day(
         self,
         request: Request[Any, Any, Any],
@@ -452,17 +458,27 @@ class AdminBookingController(Controller):
             for r in await waitlist.entries(ctx, day, int(location_id))
         ]
 
-    @get("/{booking_id:int}", operation_id="admin_get_booking")
+    @get("/{booking_id:int}", operation_id="admin_get_booking", opt=requires(Permission.BOOKINGS_READ))
     async def get_one(self, request: Request[Any, Any, Any], booking_id: PathId) -> BookingOut:
         ctx = context_of(request)
         return await booking_out(ctx, await BookingService(ctx).get(booking_id), with_link=True)
 
-    @post("/{booking_id:int}/confirm", operation_id="admin_confirm_booking", status_code=200)
+    @post(
+        "/{booking_id:int}/confirm",
+        operation_id="admin_confirm_booking",
+        opt=requires(Permission.BOOKINGS_WRITE),
+        status_code=200,
+    )
     async def confirm(self, request: Request[Any, Any, Any], booking_id: PathId) -> BookingOut:
         ctx = context_of(request)
         return await booking_out(ctx, await BookingService(ctx).confirm(booking_id))
 
-    @post("/{booking_id:int}/cancel", operation_id="admin_cancel_booking", status_code=200)
+    @post(
+        "/{booking_id:int}/cancel",
+        operation_id="admin_cancel_booking",
+        opt=requires(Permission.BOOKINGS_WRITE),
+        status_code=200,
+    )
     async def cancel(
         self,
         request: Request[Any, Any, Any],
@@ -473,17 +489,32 @@ class AdminBookingController(Controller):
         cancelled = await BookingService(ctx).cancel(booking_id, (data.reason if data else None))
         return await booking_out(ctx, cancelled)
 
-    @post("/{booking_id:int}/complete", operation_id="admin_complete_booking", status_code=200)
+    @post(
+        "/{booking_id:int}/complete",
+        operation_id="admin_complete_booking",
+        opt=requires(Permission.BOOKINGS_WRITE),
+        status_code=200,
+    )
     async def complete(self, request: Request[Any, Any, Any], booking_id: PathId) -> BookingOut:
         ctx = context_of(request)
         return await booking_out(ctx, await BookingService(ctx).complete(booking_id))
 
-    @post("/{booking_id:int}/no-show", operation_id="admin_no_show_booking", status_code=200)
+    @post(
+        "/{booking_id:int}/no-show",
+        operation_id="admin_no_show_booking",
+        opt=requires(Permission.BOOKINGS_WRITE),
+        status_code=200,
+    )
     async def no_show(self, request: Request[Any, Any, Any], booking_id: PathId) -> BookingOut:
         ctx = context_of(request)
         return await booking_out(ctx, await BookingService(ctx).no_show(booking_id))
 
-    @post("/{booking_id:int}/reschedule", operation_id="admin_reschedule_booking", status_code=200)
+    @post(
+        "/{booking_id:int}/reschedule",
+        operation_id="admin_reschedule_booking",
+        opt=requires(Permission.BOOKINGS_WRITE),
+        status_code=200,
+    )
     async def reschedule(
         self, request: Request[Any, Any, Any], booking_id: PathId, data: JSONBody[RescheduleIn]
     ) -> BookingOut:

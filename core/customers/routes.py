@@ -9,6 +9,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.params import JSONBody, QueryParameter
 
+from core.access.permissions import Permission, requires
 from core.context import AppContext
 from core.customers.card import Card, CardChanges, Figures, clean_tags, figures, load_card, update_card
 from core.customers.search import search
@@ -143,7 +144,7 @@ class CustomerController(Controller):
     path = "/api/v1/customers"
     tags = ["customers"]
 
-    @get("/", operation_id="search_customers")
+    @get("/", operation_id="search_customers", opt=requires(Permission.CUSTOMERS_READ))
     async def search_customers(
         self,
         request: Request[Any, Any, Any],
@@ -161,7 +162,7 @@ class CustomerController(Controller):
         ctx = context_of(request)
         return [customer_out(card) for card in await search(ctx, q, tag, limit)]
 
-    @post("/", operation_id="create_customer", status_code=201)
+    @post("/", operation_id="create_customer", opt=requires(Permission.CUSTOMERS_WRITE), status_code=201)
     async def create(
         self, request: Request[Any, Any, Any], data: JSONBody[NewCustomerIn]
     ) -> Response[CustomerOut]:
@@ -173,7 +174,7 @@ class CustomerController(Controller):
         card = await load_card(ctx, customer_id)
         return Response(customer_out(card, matched), status_code=200 if matched else 201)
 
-    @get("/{customer_id:int}", operation_id="get_customer")
+    @get("/{customer_id:int}", operation_id="get_customer", opt=requires(Permission.CUSTOMERS_READ))
     async def card(self, request: Request[Any, Any, Any], customer_id: PathId) -> CardOut:
         """The whole card: contact details, derived figures, bookings and the audit trail."""
         ctx = context_of(request)
@@ -186,7 +187,7 @@ class CustomerController(Controller):
             audit=audit,
         )
 
-    @patch("/{customer_id:int}", operation_id="update_customer")
+    @patch("/{customer_id:int}", operation_id="update_customer", opt=requires(Permission.CUSTOMERS_WRITE))
     async def update(
         self, request: Request[Any, Any, Any], customer_id: PathId, data: JSONBody[CustomerPatch]
     ) -> CustomerOut:

@@ -23,6 +23,7 @@ import msgspec
 from litestar import Controller, Request, Router, delete, get, patch, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from core.access.permissions import Permission, requires
 from core.audit.log import diff
 from core.context import AppContext
 from core.db.database import Database
@@ -881,33 +882,45 @@ def _closure_out(r: Any) -> ClosureOut:
 class LocationController(Controller):
     path = "/locations"
 
-    @get("/", operation_id="admin_list_locations")
+    @get("/", operation_id="admin_list_locations", opt=requires(Permission.SCHEDULING_READ))
     async def index(self, request: Request[Any, Any, Any], active: ActiveFilter = None) -> list[LocationOut]:
         """All locations, inactive ones too unless filtered."""
         return await location_records(context_of(request).db, active=active)
 
-    @post("/", operation_id="admin_create_location")
+    @post("/", operation_id="admin_create_location", opt=requires(Permission.SCHEDULING_MANAGE))
     async def create(self, request: Request[Any, Any, Any], data: JSONBody[LocationIn]) -> LocationOut:
         """A new location; its IANA time zone is what working hours and closures are read in."""
         return await _save(context_of(request), LOCATIONS, None, msgspec.structs.asdict(data))
 
-    @get("/{location_id:int}", operation_id="admin_get_location")
+    @get("/{location_id:int}", operation_id="admin_get_location", opt=requires(Permission.SCHEDULING_READ))
     async def read(self, request: Request[Any, Any, Any], location_id: FromPath[int]) -> LocationOut:
         return await LOCATIONS.one(context_of(request).db, location_id)
 
-    @patch("/{location_id:int}", operation_id="admin_update_location")
+    @patch(
+        "/{location_id:int}", operation_id="admin_update_location", opt=requires(Permission.SCHEDULING_MANAGE)
+    )
     async def update(
         self, request: Request[Any, Any, Any], location_id: FromPath[int], data: JSONBody[LocationPatch]
     ) -> LocationOut:
         """Change only the fields sent."""
         return await _save(context_of(request), LOCATIONS, location_id, sent(data))
 
-    @post("/{location_id:int}/deactivate", operation_id="admin_deactivate_location", status_code=200)
+    @post(
+        "/{location_id:int}/deactivate",
+        operation_id="admin_deactivate_location",
+        opt=requires(Permission.SCHEDULING_MANAGE),
+        status_code=200,
+    )
     async def deactivate(self, request: Request[Any, Any, Any], location_id: FromPath[int]) -> LocationOut:
         """Retire a location; it is kept because bookings and history refer to it."""
         return await _set_active(context_of(request), LOCATIONS, location_id, False)
 
-    @post("/{location_id:int}/activate", operation_id="admin_activate_location", status_code=200)
+    @post(
+        "/{location_id:int}/activate",
+        operation_id="admin_activate_location",
+        opt=requires(Permission.SCHEDULING_MANAGE),
+        status_code=200,
+    )
     async def activate(self, request: Request[Any, Any, Any], location_id: FromPath[int]) -> LocationOut:
         return await _set_active(context_of(request), LOCATIONS, location_id, True)
 
@@ -915,37 +928,51 @@ class LocationController(Controller):
 class StaffController(Controller):
     path = "/staff"
 
-    @get("/", operation_id="admin_list_staff")
+    @get("/", operation_id="admin_list_staff", opt=requires(Permission.SCHEDULING_READ))
     async def index(self, request: Request[Any, Any, Any], active: ActiveFilter = None) -> list[StaffOut]:
         """All staff members with their skills and locations."""
         return await staff_records(context_of(request).db, active=active)
 
-    @post("/", operation_id="admin_create_staff")
+    @post("/", operation_id="admin_create_staff", opt=requires(Permission.SCHEDULING_MANAGE))
     async def create(self, request: Request[Any, Any, Any], data: JSONBody[StaffIn]) -> StaffOut:
         """A new staff member; they are offered for services whose required skill they have."""
         return await _save(context_of(request), STAFF, None, msgspec.structs.asdict(data))
 
-    @get("/{staff_id:int}", operation_id="admin_get_staff")
+    @get("/{staff_id:int}", operation_id="admin_get_staff", opt=requires(Permission.SCHEDULING_READ))
     async def read(self, request: Request[Any, Any, Any], staff_id: FromPath[int]) -> StaffOut:
         return await STAFF.one(context_of(request).db, staff_id)
 
-    @patch("/{staff_id:int}", operation_id="admin_update_staff")
+    @patch("/{staff_id:int}", operation_id="admin_update_staff", opt=requires(Permission.SCHEDULING_MANAGE))
     async def update(
         self, request: Request[Any, Any, Any], staff_id: FromPath[int], data: JSONBody[StaffPatch]
     ) -> StaffOut:
         """Change only the fields sent; `locations` and `skills` replace the whole list."""
         return await _save(context_of(request), STAFF, staff_id, sent(data))
 
-    @post("/{staff_id:int}/deactivate", operation_id="admin_deactivate_staff", status_code=200)
+    @post(
+        "/{staff_id:int}/deactivate",
+        operation_id="admin_deactivate_staff",
+        opt=requires(Permission.SCHEDULING_MANAGE),
+        status_code=200,
+    )
     async def deactivate(self, request: Request[Any, Any, Any], staff_id: FromPath[int]) -> StaffOut:
         """Stop offering this staff member for new bookings; existing bookings stay as they are."""
         return await _set_active(context_of(request), STAFF, staff_id, False)
 
-    @post("/{staff_id:int}/activate", operation_id="admin_activate_staff", status_code=200)
+    @post(
+        "/{staff_id:int}/activate",
+        operation_id="admin_activate_staff",
+        opt=requires(Permission.SCHEDULING_MANAGE),
+        status_code=200,
+    )
     async def activate(self, request: Request[Any, Any, Any], staff_id: FromPath[int]) -> StaffOut:
         return await _set_active(context_of(request), STAFF, staff_id, True)
 
-    @get("/{staff_id:int}/hours", operation_id="admin_get_staff_hours")
+    @get(
+        "/{staff_id:int}/hours",
+        operation_id="admin_get_staff_hours",
+        opt=requires(Permission.SCHEDULING_READ),
+    )
     async def hours(
         self,
         request: Request[Any, Any, Any],
@@ -956,7 +983,11 @@ class StaffController(Controller):
         db = context_of(request).db
         return await week_of(db, staff_id, await hours_location(db, staff_id, location, to_change=False))
 
-    @put("/{staff_id:int}/hours", operation_id="admin_set_staff_hours")
+    @put(
+        "/{staff_id:int}/hours",
+        operation_id="admin_set_staff_hours",
+        opt=requires(Permission.SCHEDULING_MANAGE),
+    )
     async def set_hours(
         self,
         request: Request[Any, Any, Any],
@@ -970,7 +1001,11 @@ class StaffController(Controller):
         """
         return await replace_week(context_of(request), staff_id, location, data)
 
-    @get("/{staff_id:int}/exceptions", operation_id="admin_list_staff_exceptions")
+    @get(
+        "/{staff_id:int}/exceptions",
+        operation_id="admin_list_staff_exceptions",
+        opt=requires(Permission.SCHEDULING_READ),
+    )
     async def exceptions(
         self,
         request: Request[Any, Any, Any],
@@ -994,14 +1029,22 @@ class StaffController(Controller):
         )
         return [_exception_out(r) for r in rows]
 
-    @post("/{staff_id:int}/exceptions", operation_id="admin_create_staff_exception")
+    @post(
+        "/{staff_id:int}/exceptions",
+        operation_id="admin_create_staff_exception",
+        opt=requires(Permission.SCHEDULING_MANAGE),
+    )
     async def create_exception(
         self, request: Request[Any, Any, Any], staff_id: FromPath[int], data: JSONBody[ExceptionIn]
     ) -> ExceptionOut:
         """Time off ("off") or extra hours ("extra"), at one location or (no location) all of them."""
         return await add_exception(context_of(request), staff_id, data)
 
-    @delete("/{staff_id:int}/exceptions/{exception_id:int}", operation_id="admin_delete_staff_exception")
+    @delete(
+        "/{staff_id:int}/exceptions/{exception_id:int}",
+        operation_id="admin_delete_staff_exception",
+        opt=requires(Permission.SCHEDULING_MANAGE),
+    )
     async def delete_exception(
         self, request: Request[Any, Any, Any], staff_id: FromPath[int], exception_id: FromPath[int]
     ) -> None:
@@ -1011,7 +1054,7 @@ class StaffController(Controller):
 class ResourceController(Controller):
     path = "/resources"
 
-    @get("/", operation_id="admin_list_resources")
+    @get("/", operation_id="admin_list_resources", opt=requires(Permission.SCHEDULING_READ))
     async def index(
         self,
         request: Request[Any, Any, Any],
@@ -1021,27 +1064,39 @@ class ResourceController(Controller):
         """Rooms and equipment, per location."""
         return await resource_records(context_of(request).db, active=active, location=location)
 
-    @post("/", operation_id="admin_create_resource")
+    @post("/", operation_id="admin_create_resource", opt=requires(Permission.SCHEDULING_MANAGE))
     async def create(self, request: Request[Any, Any, Any], data: JSONBody[ResourceIn]) -> ResourceOut:
         """A room or piece of equipment; `capacity` is how many bookings may use it at once."""
         return await _save(context_of(request), RESOURCES, None, msgspec.structs.asdict(data))
 
-    @get("/{resource_id:int}", operation_id="admin_get_resource")
+    @get("/{resource_id:int}", operation_id="admin_get_resource", opt=requires(Permission.SCHEDULING_READ))
     async def read(self, request: Request[Any, Any, Any], resource_id: FromPath[int]) -> ResourceOut:
         return await RESOURCES.one(context_of(request).db, resource_id)
 
-    @patch("/{resource_id:int}", operation_id="admin_update_resource")
+    @patch(
+        "/{resource_id:int}", operation_id="admin_update_resource", opt=requires(Permission.SCHEDULING_MANAGE)
+    )
     async def update(
         self, request: Request[Any, Any, Any], resource_id: FromPath[int], data: JSONBody[ResourcePatch]
     ) -> ResourceOut:
         """Change only the fields sent."""
         return await _save(context_of(request), RESOURCES, resource_id, sent(data))
 
-    @post("/{resource_id:int}/deactivate", operation_id="admin_deactivate_resource", status_code=200)
+    @post(
+        "/{resource_id:int}/deactivate",
+        operation_id="admin_deactivate_resource",
+        opt=requires(Permission.SCHEDULING_MANAGE),
+        status_code=200,
+    )
     async def deactivate(self, request: Request[Any, Any, Any], resource_id: FromPath[int]) -> ResourceOut:
         return await _set_active(context_of(request), RESOURCES, resource_id, False)
 
-    @post("/{resource_id:int}/activate", operation_id="admin_activate_resource", status_code=200)
+    @post(
+        "/{resource_id:int}/activate",
+        operation_id="admin_activate_resource",
+        opt=requires(Permission.SCHEDULING_MANAGE),
+        status_code=200,
+    )
     async def activate(self, request: Request[Any, Any, Any], resource_id: FromPath[int]) -> ResourceOut:
         return await _set_active(context_of(request), RESOURCES, resource_id, True)
 
@@ -1049,33 +1104,45 @@ class ResourceController(Controller):
 class ServiceController(Controller):
     path = "/services"
 
-    @get("/", operation_id="admin_list_services")
+    @get("/", operation_id="admin_list_services", opt=requires(Permission.SCHEDULING_READ))
     async def index(self, request: Request[Any, Any, Any], active: ActiveFilter = None) -> list[ServiceOut]:
         """Every service with all its settings (the public list shows only what customers need)."""
         return await service_records(context_of(request).db, active=active)
 
-    @post("/", operation_id="admin_create_service")
+    @post("/", operation_id="admin_create_service", opt=requires(Permission.SCHEDULING_MANAGE))
     async def create(self, request: Request[Any, Any, Any], data: JSONBody[ServiceIn]) -> ServiceOut:
         """A new service; it is bookable at its `locations` by staff with its `required_skill`."""
         return await _save(context_of(request), SERVICES, None, msgspec.structs.asdict(data))
 
-    @get("/{service_id:int}", operation_id="admin_get_service")
+    @get("/{service_id:int}", operation_id="admin_get_service", opt=requires(Permission.SCHEDULING_READ))
     async def read(self, request: Request[Any, Any, Any], service_id: FromPath[int]) -> ServiceOut:
         return await SERVICES.one(context_of(request).db, service_id)
 
-    @patch("/{service_id:int}", operation_id="admin_update_service")
+    @patch(
+        "/{service_id:int}", operation_id="admin_update_service", opt=requires(Permission.SCHEDULING_MANAGE)
+    )
     async def update(
         self, request: Request[Any, Any, Any], service_id: FromPath[int], data: JSONBody[ServicePatch]
     ) -> ServiceOut:
         """Change only the fields sent; bookings already made keep the price they were made at."""
         return await _save(context_of(request), SERVICES, service_id, sent(data))
 
-    @post("/{service_id:int}/deactivate", operation_id="admin_deactivate_service", status_code=200)
+    @post(
+        "/{service_id:int}/deactivate",
+        operation_id="admin_deactivate_service",
+        opt=requires(Permission.SCHEDULING_MANAGE),
+        status_code=200,
+    )
     async def deactivate(self, request: Request[Any, Any, Any], service_id: FromPath[int]) -> ServiceOut:
         """Take the service off the booking page; existing bookings stay."""
         return await _set_active(context_of(request), SERVICES, service_id, False)
 
-    @post("/{service_id:int}/activate", operation_id="admin_activate_service", status_code=200)
+    @post(
+        "/{service_id:int}/activate",
+        operation_id="admin_activate_service",
+        opt=requires(Permission.SCHEDULING_MANAGE),
+        status_code=200,
+    )
     async def activate(self, request: Request[Any, Any, Any], service_id: FromPath[int]) -> ServiceOut:
         return await _set_active(context_of(request), SERVICES, service_id, True)
 
@@ -1083,7 +1150,7 @@ class ServiceController(Controller):
 class ClosureController(Controller):
     path = "/closures"
 
-    @get("/", operation_id="admin_list_closures")
+    @get("/", operation_id="admin_list_closures", opt=requires(Permission.SCHEDULING_READ))
     async def index(
         self,
         request: Request[Any, Any, Any],
@@ -1108,12 +1175,14 @@ class ClosureController(Controller):
         )
         return [_closure_out(r) for r in rows]
 
-    @post("/", operation_id="admin_create_closures")
+    @post("/", operation_id="admin_create_closures", opt=requires(Permission.SCHEDULING_MANAGE))
     async def create(self, request: Request[Any, Any, Any], data: JSONBody[Closures]) -> ClosuresCreated:
         """Add closed days in bulk; a day already closed at that location is skipped, not an error."""
         return await add_closures(context_of(request), data)
 
-    @delete("/{closure_id:int}", operation_id="admin_delete_closure")
+    @delete(
+        "/{closure_id:int}", operation_id="admin_delete_closure", opt=requires(Permission.SCHEDULING_MANAGE)
+    )
     async def remove(self, request: Request[Any, Any, Any], closure_id: FromPath[int]) -> None:
         """Reopen a closed day."""
         await remove_closure(context_of(request), closure_id)
