@@ -3,6 +3,7 @@
 from core import PluginMeta, hookimpl, Vetoed
 """
 
+from core.access.permissions import PUBLIC, Permission, Role, requires
 from core.audit.records import Actor, AuditRecord
 from core.bookings.snapshot import BookingSnapshot
 from core.customers.snapshot import CustomerSnapshot
@@ -11,6 +12,7 @@ from core.hookspecs import hookimpl
 from core.plugins import PluginMeta
 
 __all__ = [
+    "PUBLIC",
     "Actor",
     "AjandaError",
     "AuditRecord",
@@ -19,8 +21,11 @@ __all__ = [
     "CustomerSnapshot",
     "FieldError",
     "NotFound",
+    "Permission",
     "PluginError",
     "PluginMeta",
+    "Role",
     "Vetoed",
     "hookimpl",
+    "requires",
 ]

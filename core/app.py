@@ -6,13 +6,17 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from litestar import Litestar, Router
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template.config import TemplateConfig
 
+from core.access.routes import AccountController, LoginController, MeController, TokenController
 from core.admin.routes import CoreAdminController
 from core.bookings.routes import AdminBookingController, PublicBookingController
 from core.config import Settings
@@ -24,11 +28,13 @@ from core.plugins import core_version
 from core.scheduling.admin_routes import scheduling_admin_router
 from core.scheduling.routes import PublicSchedulingController
 from core.web.access_log import access_log_middleware
-from core.web.auth import admin_guard
+from core.web.auth import access_guard, check_route_permissions
+from core.web.csrf import csrf_middleware
 from core.web.problems import EXCEPTION_HANDLERS
-from core.web.ratelimit import rate_limit
+from core.web.ratelimit import login_rate_limit, rate_limit
 
 log = logging.getLogger("ajanda.app")
+THEME_TEMPLATES = Path(__file__).resolve().parent.parent / "themes" / "default" / "templates"
 
 
 def plugin_routers(context: AppContext) -> list[Router]:
@@ -68,8 +74,17 @@ def create_app(
                 await task
             await ctx.stop()
 
+    login_limiter, login_stores = login_rate_limit(settings)
     route_handlers: list[Any] = [
         healthz,
+        Router(
+            path="/",
+            route_handlers=[LoginController],
+            middleware=[login_limiter.middleware] if login_limiter is not None else [],
+        ),
+        MeController,
+        AccountController,
+        TokenController,
         CoreAdminController,
         PublicSchedulingController,
         PublicBookingController,
@@ -82,12 +97,14 @@ def create_app(
     middleware: list[Any] = [access_log_middleware] if settings.logging.access_log else []
     if limiter is not None:
         middleware.append(limiter.middleware)
+    middleware.append(csrf_middleware(settings))
     app = Litestar(
         route_handlers=route_handlers,
-        guards=[admin_guard],
+        guards=[access_guard],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=middleware,
-        stores=stores,
+        stores={**stores, **login_stores},
+        template_config=TemplateConfig(directory=THEME_TEMPLATES, engine=JinjaTemplateEngine),
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
             title="Ajanda",
@@ -104,4 +121,5 @@ def create_app(
         logging_config=None,
     )
     app.state.context = ctx
+    check_route_permissions(app)
     return app

@@ -185,6 +185,20 @@ class BusinessConfig(_Section):
             raise ValueError(f"timezone: unknown IANA time zone {self.timezone!r}") from None
 
 
+class AccessConfig(_Section):
+    # Hours a staff login session lasts without activity; it is then signed out.
+    session_idle_hours: Annotated[float, Meta(gt=0, le=24 * 30)] = 12.0
+    # Days after which a session ends even when in use.
+    session_max_days: Annotated[float, Meta(gt=0, le=90)] = 14.0
+    # Wrong passwords or codes in a row before the account is locked for `lockout_minutes`.
+    max_failed_logins: Annotated[int, Meta(ge=1, le=100)] = 5
+    lockout_minutes: Annotated[float, Meta(gt=0, le=24 * 60)] = 15.0
+    # Login attempts per minute per client address; 0 turns the limit off.
+    login_rate_per_minute: Annotated[int, Meta(ge=0)] = 10
+    # Send cookies only over HTTPS. Turn on when the server is reached through HTTPS (it should be).
+    secure_cookies: bool = False
+
+
 class Settings(_Section):
     security: SecurityConfig
     server: ServerConfig = field(default_factory=ServerConfig)
@@ -194,6 +208,7 @@ class Settings(_Section):
     bookings: BookingsConfig = field(default_factory=BookingsConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     business: BusinessConfig = field(default_factory=BusinessConfig)
+    access: AccessConfig = field(default_factory=AccessConfig)
     # One table per plugin, validated against that plugin's own config Struct when it is enabled.
     plugin: dict[str, dict[str, Any]] = {}
     # Where the file came from (None: embedded defaults); relative paths are resolved against base_dir.

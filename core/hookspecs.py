@@ -74,8 +74,9 @@ def policy_of(fn: Callable[..., Any]) -> HookPolicy:
 def register_routes(context: AppContext) -> list[Any] | None:
     """Return Litestar route handlers, controllers or routers for this plugin (synchronously).
 
-    They are mounted under `/p/<plugin name>/` and require admin rights unless a handler is marked
-    `opt={"public": True}`.
+    They are mounted under `/p/<plugin name>/`. Each handler declares who may call it:
+    `opt=requires(Permission.X)` or `opt=PUBLIC` (both from `core`); the app refuses to start with a
+    handler that declares neither.
     """
 
 

@@ -27,6 +27,7 @@ from core.access.permissions import Permission, requires
 from core.audit.log import diff
 from core.context import AppContext
 from core.db.database import Database
+from core.db.values import as_utc
 from core.errors import FieldError, NotFound
 from core.scheduling.availability import MAX_PART_MINUTES
 from core.scheduling.loader import money
@@ -779,14 +780,9 @@ _EXCEPTION_SELECT = "SELECT id, staff, kind, starts_at, ends_at, location, note 
 
 def _exception_out(r: Any) -> ExceptionOut:
     return ExceptionOut(
-        int(r["id"]), int(r["staff"]), r["kind"], _as_utc(r["starts_at"]), _as_utc(r["ends_at"]),
+        int(r["id"]), int(r["staff"]), r["kind"], as_utc(r["starts_at"]), as_utc(r["ends_at"]),
         None if r["location"] is None else int(r["location"]), r["note"],
     )  # fmt: skip
-
-
-def _as_utc(value: Any) -> datetime:
-    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return moment.astimezone(UTC)
 
 
 async def add_exception(ctx: AppContext, staff_id: int, data: ExceptionIn) -> ExceptionOut:

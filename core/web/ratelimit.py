@@ -17,6 +17,7 @@ from litestar.stores.file import FileStore
 from core.config import Settings
 
 STORE_NAME = "ajanda_rate_limit"
+LOGIN_STORE_NAME = "ajanda_login_rate_limit"
 
 
 def client_address(request: Request[Any, Any, Any], trusted: frozenset[str]) -> str:
@@ -34,18 +35,38 @@ def client_address(request: Request[Any, Any, Any], trusted: frozenset[str]) -> 
     return peer
 
 
+def _store(settings: Settings, folder: str) -> FileStore:
+    directory = Path(settings.base_dir) / settings.server.state_dir / folder
+    directory.mkdir(parents=True, exist_ok=True)
+    return FileStore(directory, create_directories=True)
+
+
 def rate_limit(settings: Settings) -> tuple[RateLimitConfig | None, dict[str, Any]]:
     """The limiter config and the stores it needs (none when the limit is 0)."""
     per_minute = settings.server.rate_limit_per_minute
     if per_minute == 0:
         return None, {}
     trusted = frozenset(settings.server.trusted_proxies)
-    directory = Path(settings.base_dir) / settings.server.state_dir / "rate-limit"
-    directory.mkdir(parents=True, exist_ok=True)
     config = RateLimitConfig(
         rate_limit=("minute", per_minute),
         identifier_for_request=lambda request: client_address(request, trusted),
         check_throttle_handler=lambda request: bool(request.route_handler.opt.get("public")),
         store=STORE_NAME,
     )
-    return config, {STORE_NAME: FileStore(directory, create_directories=True)}
+    return config, {STORE_NAME: _store(settings, "rate-limit")}
+
+
+def login_rate_limit(settings: Settings) -> tuple[RateLimitConfig | None, dict[str, Any]]:
+    """A stricter limit on sign-in attempts (POST /login) per client address, in its own store so it
+    does not share a counter with the public limit; the per-account lockout is in the database."""
+    per_minute = settings.access.login_rate_per_minute
+    if per_minute == 0:
+        return None, {}
+    trusted = frozenset(settings.server.trusted_proxies)
+    config = RateLimitConfig(
+        rate_limit=("minute", per_minute),
+        identifier_for_request=lambda request: client_address(request, trusted),
+        check_throttle_handler=lambda request: request.method == "POST",
+        store=LOGIN_STORE_NAME,
+    )
+    return config, {LOGIN_STORE_NAME: _store(settings, "login-rate-limit")}

@@ -1,4 +1,4 @@
-"""HTTP routes, mounted by the core under /p/hello/ and admin-only unless marked public.
+"""HTTP routes, mounted by the core under /p/hello/; each declares a permission or PUBLIC.
 
 Handlers are built per app instance and close over its context, so two apps in one process never see
 each other's configuration.
@@ -12,6 +12,7 @@ import msgspec
 from litestar import get
 
 from ajanda_hello.tables import HelloVisit
+from core import PUBLIC, Permission, requires
 
 if TYPE_CHECKING:
     from core.context import AppContext
@@ -28,15 +29,15 @@ class VisitCount(msgspec.Struct, frozen=True):
 
 
 def route_handlers(context: AppContext) -> list[Any]:
-    @get("/greet", opt={"public": True}, sync_to_thread=False)
+    @get("/greet", opt=PUBLIC, sync_to_thread=False)
     def greet() -> Greeting:
         """The configured greeting; public, so it works without a token."""
         config = context.plugin_config("hello")
         return Greeting(greeting=config.greeting, times=config.times, text=config.text())
 
-    @get("/visits")
+    @get("/visits", opt=requires(Permission.PLUGINS_READ))
     async def visits() -> VisitCount:
-        """How many visits were recorded; admin only (the core's default)."""
+        """How many visits were recorded; for roles that may read plugin data."""
         return VisitCount(count=await HelloVisit.count())
 
     return [greet, visits]
