@@ -2,7 +2,7 @@
 
 from core.audit.tables import AuditEntry
 from core.bookings.tables import Booking, BookingChange, Occupancy
-from core.customers.tables import Customer, CustomerConsent
+from core.customers.tables import Customer, CustomerConsent, CustomerReview
 from core.outbox.tables import Job, WorkerHeartbeat
 from core.scheduling.tables import (
     Closure,
@@ -33,6 +33,7 @@ CORE_TABLES: tuple[type, ...] = (
     Closure,
     Customer,
     CustomerConsent,
+    CustomerReview,
     Booking,
     BookingChange,
     Occupancy,

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from core.customers.contact import normalise_email, normalise_phone
+from core.customers.duplicates import name_index
 from core.customers.service import PERSONAL, email_index, match, phone_index, phone_tail_index
 from core.customers.snapshot import CustomerSnapshot
 from core.errors import Conflict, FieldError, NotFound
@@ -223,7 +224,7 @@ async def update_card(ctx: AppContext, customer_id: int, changes: CardChanges) -
         changed = {k: v for k, v in after.items() if getattr(before, k) != v}
         if not changed:
             return before
-        await _write(ctx, customer_id, changed)
+        await write_fields(ctx, customer_id, changed)
         card = await load_card(ctx, customer_id)
         await ctx.hooks.call("customer_validate", customer=card.snapshot(), action="update")
         diff = {k: [_plain(getattr(before, k)), _plain(v)] for k, v in changed.items()}
@@ -246,7 +247,8 @@ def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-async def _write(ctx: AppContext, customer_id: int, changed: dict[str, Any]) -> None:
+async def write_fields(ctx: AppContext, customer_id: int, changed: dict[str, Any]) -> None:
+    """Write normalised field values with their ciphertexts and blind indexes (update and merge)."""
     cipher = ctx.cipher
     sets: list[str] = []
     args: list[Any] = []
@@ -264,6 +266,9 @@ async def _write(ctx: AppContext, customer_id: int, changed: dict[str, Any]) -> 
                 cipher.encrypt(value, "customer.email"),
                 email_index(ctx, value) if value else None,
             ]
+        elif key == "name":
+            sets += ["name = ?", "name_idx = ?"]
+            args += [value, name_index(cipher, value)]
         elif key == "notes":
             sets.append("notes_enc = ?")
             args.append(cipher.encrypt(value, "customer.notes"))

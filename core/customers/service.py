@@ -2,7 +2,9 @@
 
 Every entry path (booking page, staff entry, API, import) goes through `new_customer` and
 `find_or_create` (or `create_card`, which says whether it matched), so nobody is duplicated by the
-way they booked; `update_card` refuses a phone or e-mail that already belongs to another card.
+way they booked; `update_card` refuses a phone or e-mail that already belongs to another card. A card
+created without an exact match is compared with the same-named cards, and look-alikes are flagged for
+review (core/customers/duplicates.py); core/customers/merge.py joins the duplicates a person confirms.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from core.customers.contact import normalise_email, normalise_phone
+from core.customers.duplicates import flag_near_matches, name_index
 from core.customers.snapshot import CustomerSnapshot
 from core.errors import FieldError
 
@@ -109,18 +112,25 @@ async def match(ctx: AppContext, phone_idx: str | None, email_idx: str | None) -
 async def create_card(
     ctx: AppContext, customer: NewCustomer, notes: str | None = None, tags: tuple[str, ...] = ()
 ) -> tuple[int, bool]:
-    """(card id, whether an existing card matched): the same person is found, not added twice."""
+    """(card id, whether an existing card matched): the same person is found, not added twice.
+
+    A new card is also compared with the cards of the same name, and look-alikes (a digit off, the
+    same mailbox at another provider) are flagged for review: one indexed query, and none at all for
+    a returning customer.
+    """
     async with ctx.db.transaction():
         found = await match(ctx, customer.phone_idx, customer.email_idx)
         if found is not None:
             return found, True
         now = datetime.now(UTC)
         cipher = ctx.cipher
+        name_idx = name_index(cipher, customer.name)
         rows = await ctx.db.fetch(
-            "INSERT INTO customer (name, phone_enc, phone_idx, phone_tail_idx, email_enc, email_idx,"
-            " notes_enc, language, tags, source, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO customer (name, name_idx, phone_enc, phone_idx, phone_tail_idx, email_enc,"
+            " email_idx, notes_enc, language, tags, source, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             customer.name,
+            name_idx,
             cipher.encrypt(customer.phone, "customer.phone"),
             customer.phone_idx,
             customer.phone_tail_idx,
@@ -140,6 +150,7 @@ async def create_card(
         )  # fmt: skip
         # In the transaction: a veto rolls the new card back.
         await ctx.hooks.call("customer_validate", customer=snapshot, action="create")
+        await flag_near_matches(ctx, customer_id, customer, name_idx)
         changes: dict[str, object] = {"name": customer.name, "phone": customer.phone, "email": customer.email,
                    "source": customer.source}  # fmt: skip
         if notes:
