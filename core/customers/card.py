@@ -97,13 +97,27 @@ async def load_card(ctx: AppContext, customer_id: int) -> Card:
 
 
 async def load_cards(ctx: AppContext, where: str, args: list[Any], limit: int) -> list[Card]:
+    """Cards matching `where`; a merged card that matches stands for the card it was merged into, so
+    a duplicate's old phone, e-mail or name still finds the person (merged cards are never listed)."""
     rows = await ctx.db.fetch(
-        f"SELECT {CARD_COLUMNS} FROM customer WHERE merged_into IS NULL AND ({where})"
-        " ORDER BY name, id LIMIT ?",
+        f"SELECT {CARD_COLUMNS} FROM customer WHERE merged_into IS NULL AND id IN"
+        f" (SELECT COALESCE(merged_into, id) FROM customer WHERE {where}) ORDER BY name, id LIMIT ?",
         *args,
         limit,
     )
     return [_card(ctx, row) for row in rows]
+
+
+async def lock_cards(ctx: AppContext, ids: list[int]) -> dict[int, Card]:
+    """The cards with these ids, locked until the transaction ends (PostgreSQL: rows in id order, so
+    two merges over the same cards queue instead of deadlocking; SQLite's write transaction already
+    excludes every other writer)."""
+    marks = ", ".join("?" for _ in ids)
+    lock = " FOR UPDATE" if ctx.db.kind == "postgres" else ""
+    rows = await ctx.db.fetch(
+        f"SELECT {CARD_COLUMNS} FROM customer WHERE id IN ({marks}) ORDER BY id{lock}", *ids
+    )
+    return {int(row["id"]): _card(ctx, row) for row in rows}
 
 
 async def figures(ctx: AppContext, customer_id: int, now: datetime | None = None) -> Figures:
