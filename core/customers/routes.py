@@ -1,4 +1,5 @@
-"""Customer API (`/api/v1/customers`, staff only): search, create without duplicates, the whole card, edit."""
+"""Customer API (`/api/v1/customers`, staff only): search, create without duplicates, the whole card, edit,
+near-match review and merging duplicates."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ from litestar.params import JSONBody, QueryParameter
 from core.access.permissions import Permission, requires
 from core.context import AppContext
 from core.customers.card import Card, CardChanges, Figures, clean_tags, figures, load_card, update_card
+from core.customers.duplicates import Review, dismiss_review, open_reviews, open_reviews_of
+from core.customers.merge import MAX_MERGED, merge_customers
 from core.customers.search import search
 from core.customers.service import create_card, new_customer
 from core.scheduling.catalogue import money
 from core.web.auth import context_of
-from core.web.params import PathId
+from core.web.params import BodyId, PathId
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern="^[^\x00]*$")]
 Phone = Annotated[str, msgspec.Meta(max_length=40, pattern="^[^\x00]*$")]
@@ -46,6 +49,12 @@ class CustomerPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     language: Literal["tr", "en"] | None = None
     preferred_channel: Channel | Literal[""] | None = None
     tags: Tags | None = None
+
+
+class MergeIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """The cards to merge into the one in the path."""
+
+    merge: Annotated[list[BodyId], msgspec.Meta(min_length=1, max_length=MAX_MERGED)]
 
 
 class CustomerOut(msgspec.Struct, kw_only=True):
@@ -90,6 +99,8 @@ class CardOut(msgspec.Struct, kw_only=True):
     figures: Figures
     bookings: list[CardBookingOut]
     audit: list[AuditEntryOut]
+    # Open near-match flags on this card: the suspected duplicate and why.
+    reviews: list[Review]
 
 
 def customer_out(card: Card, matched: bool | None = None) -> CustomerOut:
@@ -185,6 +196,7 @@ class CustomerController(Controller):
             figures=await figures(ctx, customer_id),
             bookings=bookings,
             audit=audit,
+            reviews=await open_reviews_of(ctx, customer_id),
         )
 
     @patch("/{customer_id:int}", operation_id="update_customer", opt=requires(Permission.CUSTOMERS_WRITE))
@@ -199,3 +211,40 @@ class CustomerController(Controller):
             tags=tuple(data.tags) if data.tags is not None else None,
         )  # fmt: skip
         return customer_out(await update_card(ctx, customer_id, changes))
+
+    @get("/reviews", operation_id="list_customer_reviews", opt=requires(Permission.CUSTOMERS_READ))
+    async def reviews(
+        self,
+        request: Request[Any, Any, Any],
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+        after: Annotated[int, QueryParameter(ge=0, description="page on: the last review id seen")] = 0,
+    ) -> list[Review]:
+        """Open near-match pairs, oldest first: cards of the same name whose phone or e-mail look alike
+        (reason codes, never the values). Merge them or dismiss the pair."""
+        return await open_reviews(context_of(request), limit, after)
+
+    @post(
+        "/reviews/{review_id:int}/dismiss",
+        operation_id="dismiss_customer_review",
+        opt=requires(Permission.CUSTOMERS_MERGE),
+        status_code=200,
+    )
+    async def dismiss(self, request: Request[Any, Any, Any], review_id: PathId) -> Review:
+        """Two different people after all: the pair is closed and not flagged again (409 if already
+        merged or dismissed)."""
+        return await dismiss_review(context_of(request), review_id)
+
+    @post(
+        "/{customer_id:int}/merge",
+        operation_id="merge_customers",
+        opt=requires(Permission.CUSTOMERS_MERGE),
+        status_code=200,
+    )
+    async def merge(
+        self, request: Request[Any, Any, Any], customer_id: PathId, data: JSONBody[MergeIn]
+    ) -> CustomerOut:
+        """Merge the cards in `merge` into this one: their bookings, waitlist entries and consent move
+        here, missing contact details and notes are filled in, tags joined; they point here from now on.
+        409 when a card was already merged; 422 (`merge`) for a card merged into itself."""
+        ctx = context_of(request)
+        return customer_out(await merge_customers(ctx, customer_id, data.merge))
