@@ -13,6 +13,8 @@ from tests.conftest import ROOT
 COMMANDS = [
     [], ["init"], ["config"], ["config", "check"], ["config", "show"], ["migrate"], ["serve"], ["worker"],
     ["plugins"], ["plugins", "list"], ["audit"], ["audit", "verify"], ["demo"],
+    ["user"], ["user", "add"], ["user", "list"], ["user", "disable"],
+    ["token"], ["token", "create"], ["token", "list"], ["token", "revoke"],
 ]  # fmt: skip
 
 

@@ -282,7 +282,12 @@ class AccountController(Controller):
         )  # fmt: skip
         return account_out(account)
 
-    @post("/{account_id:int}/disable", operation_id="disable_user", opt=requires(Permission.USERS_MANAGE))
+    @post(
+        "/{account_id:int}/disable",
+        operation_id="disable_user",
+        opt=requires(Permission.USERS_MANAGE),
+        status_code=200,
+    )
     async def disable(self, request: Request[Any, Any, Any], account_id: PathId) -> AccountOut:
         """Disable an account and end its sessions (the last owner cannot be disabled)."""
         return account_out(await disable_account(context_of(request), account_id))
@@ -302,6 +307,11 @@ class TokenController(Controller):
         token, secret = await create_token(context_of(request), data.name, parse_role(data.role))
         return token_out(token, secret)
 
-    @post("/{token_id:int}/revoke", operation_id="revoke_token", opt=requires(Permission.USERS_MANAGE))
+    @post(
+        "/{token_id:int}/revoke",
+        operation_id="revoke_token",
+        opt=requires(Permission.USERS_MANAGE),
+        status_code=200,
+    )
     async def revoke(self, request: Request[Any, Any, Any], token_id: PathId) -> TokenOut:
         return token_out(await revoke_token(context_of(request), token_id))

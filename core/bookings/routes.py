@@ -20,7 +20,7 @@ from core.context import AppContext
 from core.customers.service import find_or_create, new_customer
 from core.errors import Conflict, FieldError, NotFound
 from core.scheduling.loader import load_service, location_zone
-from core.web.auth import context_of
+from core.web.auth import context_of, principal_of
 from core.web.params import BodyId, PathId, QueryId
 
 # No NUL characters: PostgreSQL cannot store them in text.
@@ -338,8 +338,12 @@ class AdminBookingController(Controller):
         status: Annotated[Status | None, QueryParameter()] = None,
         location: QueryId = None,
     ) -> list[BookingOut]:
-        """Bookings starting on the given local days (a day, a week...), filtered."""
+        """Bookings starting on the given local days (a day, a week...), filtered. A staff account
+        sees only its own bookings."""
         ctx = context_of(request)
+        own = principal_of(request).scoped_staff
+        if own is not None:
+            staff = own
         last = to or from_
         if last < from_:
             raise FieldError("to", "must not be before from")
@@ -440,8 +444,11 @@ class AdminBookingController(Controller):
         day: Annotated[date, QueryParameter(description="local day")],
         location: QueryId = None,
     ) -> list[WaitlistOut]:
-        """Who is waiting for that day, in the order offers will be made."""
+        """Who is waiting for that day, in the order offers will be made (not for staff accounts:
+        the list is per service, not per person, and holds other staff's customers)."""
         ctx = context_of(request)
+        if principal_of(request).scoped_staff is not None:
+            return []
         location_id = location or await ctx.db.fetchval("SELECT MIN(id) FROM location")
         if location_id is None:
             return []
@@ -461,7 +468,11 @@ class AdminBookingController(Controller):
     @get("/{booking_id:int}", operation_id="admin_get_booking", opt=requires(Permission.BOOKINGS_READ))
     async def get_one(self, request: Request[Any, Any, Any], booking_id: PathId) -> BookingOut:
         ctx = context_of(request)
-        return await booking_out(ctx, await BookingService(ctx).get(booking_id), with_link=True)
+        booking = await BookingService(ctx).get(booking_id)
+        own = principal_of(request).scoped_staff
+        if own is not None and booking.staff_id != own:
+            raise NotFound("booking", booking_id)  # as if it did not exist: no probing other calendars
+        return await booking_out(ctx, booking, with_link=True)
 
     @post(
         "/{booking_id:int}/confirm",

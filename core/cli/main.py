@@ -23,6 +23,7 @@ from core.config import (
     load_settings,
 )
 from core.errors import AjandaError, ConfigError
+from core.privacy.cli import keys as keys_group
 
 T = TypeVar("T")
 
@@ -88,6 +89,9 @@ def settings_for(config_path: str | None, allow_embedded: bool = False) -> Setti
 @click.version_option(package_name="ajanda", message="ajanda %(version)s")
 def cli() -> None:
     """Ajanda: appointments, customers and payments for service businesses."""
+
+
+cli.add_command(keys_group)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -342,6 +346,17 @@ def demo(config_path: str | None) -> None:
         return await load_demo(ctx)
 
     click.echo(with_context(settings, work, start=False))
+
+
+def add_domain_commands(group: click.Group) -> None:
+    """Command groups that live with their domain (they import the helpers above, hence late)."""
+    from core.access.cli import token_group, user_group
+
+    for command in (user_group, token_group):
+        group.add_command(command)
+
+
+add_domain_commands(cli)
 
 
 def add_plugin_commands(group: click.Group, argv: list[str]) -> None:
