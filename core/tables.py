@@ -1,5 +1,6 @@
 """Every Piccolo table the core owns, bound to the app's engine at start-up."""
 
+from core.access.tables import Account, AccountSession, ApiToken
 from core.audit.tables import AuditEntry
 from core.bookings.tables import Booking, BookingChange, Occupancy
 from core.customers.tables import Customer, CustomerConsent, CustomerReview
@@ -37,4 +38,7 @@ CORE_TABLES: tuple[type, ...] = (
     Booking,
     BookingChange,
     Occupancy,
+    Account,
+    AccountSession,
+    ApiToken,
 )

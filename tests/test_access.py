@@ -18,6 +18,7 @@ from litestar import Litestar, get
 from core import PluginMeta, hookimpl
 from core.access.accounts import create_account, start_totp, totp_code
 from core.access.permissions import MATRIX, Permission, Role
+from core.access.sessions import token_hash
 from core.access.tokens import create_token
 from core.app import create_app
 from core.config import Settings
@@ -463,3 +464,24 @@ def test_user_and_token_commands(
     assert last.returncode == 1 and "only active owner" in last.stderr
     unknown = ajanda("user", "disable", "nobody")
     assert unknown.returncode == 1 and "nobody" in unknown.stderr
+
+
+async def test_the_worker_deletes_ended_sessions(open_context: AppContext) -> None:
+    from core.access.sessions import open_session, session_principal
+    from core.outbox.worker import Worker
+
+    ctx = open_context
+    account = await create_account(ctx, "gece", PASSWORD, Role.RECEPTIONIST)
+    live = await open_session(ctx, account.id)
+    idle = await open_session(ctx, account.id)
+    ended = await open_session(ctx, account.id)
+    long_ago = datetime.now(UTC) - timedelta(days=30)
+    await ctx.db.execute(
+        "UPDATE account_session SET last_seen_at = ? WHERE token_hash = ?", long_ago, token_hash(idle)
+    )
+    await ctx.db.execute(
+        "UPDATE account_session SET expires_at = ? WHERE token_hash = ?", long_ago, token_hash(ended)
+    )
+    await Worker(ctx).sweep(force=True)
+    assert int(await ctx.db.fetchval("SELECT COUNT(*) FROM account_session")) == 1
+    assert await session_principal(ctx, live) is not None

@@ -75,8 +75,11 @@ async def close_session(ctx: AppContext, token: str) -> None:
 
 
 async def purge_sessions(ctx: AppContext) -> int:
-    """Delete expired sessions (the worker's housekeeping); idle ones go when next presented."""
+    """Delete sessions past their end or idle too long (the worker's sweep), so abandoned ones do not
+    pile up; a presented one is checked on its own anyway."""
+    now = datetime.now(UTC)
+    idle_since = now - timedelta(hours=ctx.settings.access.session_idle_hours)
     rows = await ctx.db.fetch(
-        "DELETE FROM account_session WHERE expires_at <= ? RETURNING id", datetime.now(UTC)
+        "DELETE FROM account_session WHERE expires_at <= ? OR last_seen_at <= ? RETURNING id", now, idle_since
     )
     return len(rows)

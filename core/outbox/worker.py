@@ -68,7 +68,8 @@ class Worker:
             )
 
     async def sweep(self, force: bool = False) -> None:
-        """Time-driven work that needs no job row: cancel bookings whose hold has run out.
+        """Time-driven work that needs no job row: cancel bookings whose hold has run out, delete
+        login sessions that have ended.
 
         (Each cancellation frees its slot and, in the same transaction, queues the waitlist offer.)
         """
@@ -76,11 +77,15 @@ class Worker:
         if not force and loop_time - self._last_sweep < SWEEP_EVERY:
             return
         self._last_sweep = loop_time
+        from core.access.sessions import purge_sessions
         from core.bookings.service import BookingService
 
         expired = await BookingService(self.context).expire_holds()
         if expired:
             log.info("%d expired hold(s) released", expired)
+        ended = await purge_sessions(self.context)
+        if ended:
+            log.info("%d ended login session(s) deleted", ended)
 
     async def claim(self, limit: int | None = None) -> list[Any]:
         now = datetime.now(UTC)
