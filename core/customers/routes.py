@@ -17,8 +17,9 @@ from core.customers.duplicates import Review, dismiss_review, open_reviews, open
 from core.customers.merge import MAX_MERGED, merge_customers
 from core.customers.search import search
 from core.customers.service import create_card, new_customer
+from core.errors import NotFound
 from core.scheduling.catalogue import money
-from core.web.auth import context_of
+from core.web.auth import context_of, principal_of
 from core.web.params import BodyId, PathId
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern="^[^\x00]*$")]
@@ -169,9 +170,11 @@ class CustomerController(Controller):
         tag: Annotated[str | None, QueryParameter(max_length=40)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
     ) -> list[CustomerOut]:
-        """Find customers; merged cards are left out (their history lives on the card they joined)."""
+        """Find customers; merged cards are left out (their history lives on the card they joined).
+        A staff account finds only the customers it has served."""
         ctx = context_of(request)
-        return [customer_out(card) for card in await search(ctx, q, tag, limit)]
+        served_by = principal_of(request).scoped_staff
+        return [customer_out(card) for card in await search(ctx, q, tag, limit, served_by)]
 
     @post("/", operation_id="create_customer", opt=requires(Permission.CUSTOMERS_WRITE), status_code=201)
     async def create(
@@ -187,8 +190,14 @@ class CustomerController(Controller):
 
     @get("/{customer_id:int}", operation_id="get_customer", opt=requires(Permission.CUSTOMERS_READ))
     async def card(self, request: Request[Any, Any, Any], customer_id: PathId) -> CardOut:
-        """The whole card: contact details, derived figures, bookings and the audit trail."""
+        """The whole card: contact details, derived figures, bookings and the audit trail. A staff
+        account sees only the cards of customers it has served (others answer 404)."""
         ctx = context_of(request)
+        own = principal_of(request).scoped_staff
+        if own is not None and not await ctx.db.fetchval(
+            "SELECT 1 FROM booking WHERE customer = ? AND staff = ? LIMIT 1", customer_id, own
+        ):
+            raise NotFound("customer", customer_id)
         found = await load_card(ctx, customer_id)
         bookings, audit = await history(ctx, customer_id)
         return CardOut(
@@ -220,7 +229,10 @@ class CustomerController(Controller):
         after: Annotated[int, QueryParameter(ge=0, description="page on: the last review id seen")] = 0,
     ) -> list[Review]:
         """Open near-match pairs, oldest first: cards of the same name whose phone or e-mail look alike
-        (reason codes, never the values). Merge them or dismiss the pair."""
+        (reason codes, never the values). Merge them or dismiss the pair. None for staff accounts,
+        who neither merge nor see customers they have not served."""
+        if principal_of(request).scoped_staff is not None:
+            return []
         return await open_reviews(context_of(request), limit, after)
 
     @post(

@@ -17,6 +17,11 @@ from core.customers.service import email_index, phone_index, phone_tail_index
 if TYPE_CHECKING:
     from core.context import AppContext
 
+# A customer one staff member has served (bookings move to the kept card when cards are merged).
+SERVED_BY = (
+    "EXISTS (SELECT 1 FROM booking b WHERE b.customer = COALESCE(customer.merged_into, customer.id)"
+    " AND b.staff = ?)"
+)
 LAST_FOUR = re.compile(r"^\d{4}$")
 PHONE_LIKE = re.compile(r"^[+\d][\d\s().-]{5,}$")
 
@@ -26,10 +31,16 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-async def search(ctx: AppContext, q: str | None, tag: str | None, limit: int = 50) -> list[Card]:
-    """Cards matching `q` (name, phone, last four digits or e-mail, told apart by shape) and `tag`."""
+async def search(
+    ctx: AppContext, q: str | None, tag: str | None, limit: int = 50, served_by: int | None = None
+) -> list[Card]:
+    """Cards matching `q` (name, phone, last four digits or e-mail, told apart by shape) and `tag`;
+    with `served_by`, only customers with a booking with that staff member (a staff account's view)."""
     where: list[str] = []
     args: list[Any] = []
+    if served_by is not None:
+        where.append(SERVED_BY)
+        args.append(served_by)
     text = (q or "").strip()
     if text:
         if "@" in text:
