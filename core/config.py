@@ -21,6 +21,7 @@ import msgspec
 from msgspec import Meta, Struct, field
 
 from core.errors import ConfigError
+from core.privacy.crypto import decode_data_key, key_id
 
 CONFIG_ENV = "AJANDA_CONFIG"
 DEFAULT_CONFIG_NAME = "config.toml"
@@ -104,6 +105,14 @@ class DatabaseConfig(_Section):
             raise ValueError("url: expected sqlite:///path or postgresql://user:password@host/db")
 
 
+def _is_data_key(key: Secret) -> bool:
+    try:
+        decode_data_key(key.reveal())
+    except ValueError:
+        return False
+    return True
+
+
 class SecurityConfig(_Section):
     # Signs self-service links and sessions. At least 32 characters.
     secret_key: Secret
@@ -111,16 +120,27 @@ class SecurityConfig(_Section):
     data_key: Secret
     # Bearer token with owner rights until the first owner account exists.
     admin_token: Secret | None = None
+    # Keys replaced by a rotation, kept only so values they sealed still open until `ajanda keys rotate`
+    # has rewritten everything under `data_key` (then remove them; see docs/privacy.md).
+    previous_data_keys: list[Secret] = []
 
     def __post_init__(self) -> None:
         if len(self.secret_key.reveal()) < 32:
             raise ValueError("secret_key: must be at least 32 characters")
-        try:
-            raw = base64.urlsafe_b64decode(self.data_key.reveal().encode())
-        except (ValueError, TypeError):
-            raw = b""
-        if len(raw) != 32:
+        if not _is_data_key(self.data_key):
             raise ValueError("data_key: must be 32 bytes in URL-safe base64")
+        # Tokens name their key by a 32-bit fingerprint: two different keys must not share one.
+        ids = {key_id(self.data_key.reveal()): self.data_key}
+        for number, key in enumerate(self.previous_data_keys, start=1):
+            if not _is_data_key(key):
+                raise ValueError(f"previous_data_keys: entry {number} must be 32 bytes in URL-safe base64")
+            if key == self.data_key:
+                raise ValueError(
+                    f"previous_data_keys: entry {number} is the current data_key "
+                    "(put the new key in data_key)"
+                )
+            if ids.setdefault(key_id(key.reveal()), key) != key:
+                raise ValueError(f"previous_data_keys: entry {number} has the same key id as another key")
         if self.admin_token is not None and len(self.admin_token.reveal()) < 24:
             raise ValueError("admin_token: must be at least 24 characters")
 

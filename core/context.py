@@ -43,8 +43,10 @@ class AppContext:
 
     @functools.cached_property
     def cipher(self) -> FieldCipher:
-        """Encrypts personal data at rest with this instance's data key."""
-        return FieldCipher(self.settings.security.data_key.reveal())
+        """Encrypts personal data at rest with this instance's data key; opens values still sealed under
+        a previous key until `ajanda keys rotate` has rewritten them."""
+        security = self.settings.security
+        return FieldCipher(security.data_key.reveal(), [k.reveal() for k in security.previous_data_keys])
 
     def plugin_config(self, name: str) -> Any:
         """The validated config Struct of an enabled plugin."""
