@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import logging
 import time
+import traceback
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -138,9 +139,15 @@ class Hooks:
         return out
 
     async def _isolated_failure(self, name: str, plugin: str, err: BaseException) -> None:
-        # Exception text may carry personal data; the log line names only hook, plugin and type.
+        # Exception text may carry personal data (a plugin's f"... {customer.phone}"), at any log level:
+        # the lines name hook, plugin and type, and the detail is where it failed, never the message.
         log.error("hook %s failed in plugin %s: %s", name, plugin, type(err).__name__)
-        log.debug("hook failure detail", exc_info=err)
+        log.debug(
+            "hook %s failed in plugin %s at:\n%s",
+            name,
+            plugin,
+            "".join(traceback.format_tb(err.__traceback__)),
+        )
         if self.on_failure is not None:
             try:
                 await self.on_failure(name, plugin, err)
