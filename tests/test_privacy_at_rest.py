@@ -188,22 +188,29 @@ def leaky_plugin() -> types.ModuleType:
 
 
 @pytest.fixture
-def every_logger_at_debug(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    """caplog at DEBUG on the root, and on every logger that exists: its level lowered to DEBUG and, if
-    it does not propagate, caplog's handler attached to it directly."""
+def every_logger_at_debug(caplog: pytest.LogCaptureFixture) -> Iterator[Callable[[], None]]:
+    """caplog at DEBUG on the root; the fixture's value lowers every logger that exists when it is
+    called to DEBUG and attaches caplog's handler to those that do not propagate (call it again once
+    the app has created its loggers). Everything is put back afterwards."""
     caplog.set_level(logging.DEBUG)
-    changed: list[tuple[logging.Logger, int, bool]] = []
-    for name in list(logging.root.manager.loggerDict):
-        logger = logging.getLogger(name)
-        attach = not logger.propagate
-        changed.append((logger, logger.level, attach))
-        logger.setLevel(logging.DEBUG)
-        if attach:
-            logger.addHandler(caplog.handler)
+    changed: dict[str, tuple[logging.Logger, int, bool]] = {}
+
+    def cover() -> None:
+        for name in list(logging.root.manager.loggerDict):
+            if name in changed:
+                continue
+            logger = logging.getLogger(name)
+            attach = not logger.propagate
+            changed[name] = (logger, logger.level, attach)
+            logger.setLevel(logging.DEBUG)
+            if attach:
+                logger.addHandler(caplog.handler)
+
+    cover()
     try:
-        yield caplog
+        yield cover
     finally:
-        for logger, level, attached in changed:
+        for logger, level, attached in changed.values():
             logger.setLevel(level)
             if attached:
                 logger.removeHandler(caplog.handler)
@@ -221,7 +228,8 @@ def rendered(record: logging.LogRecord) -> str:
 async def test_logs_and_error_messages_never_contain_personal_data(
     make_settings: Callable[..., Settings],
     start_context: Any,
-    every_logger_at_debug: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture,
+    every_logger_at_debug: Callable[[], None],
 ) -> None:
     settings = make_settings(plugins={"enabled": ["leaky"]}, server={"rate_limit_per_minute": 0})
     assert settings.logging.access_log
@@ -239,8 +247,8 @@ async def test_logs_and_error_messages_never_contain_personal_data(
             bodies.append(response.text)
         return response
 
-    caplog = every_logger_at_debug
     async with api_client(ctx) as client:
+        every_logger_at_debug()  # and the loggers the app has created since
         card = (await send("POST", "/api/v1/customers", 201, json=CARD)).json()
         await send("POST", "/api/v1/customers", 201, json=OTHER)
         await send("PATCH", f"/api/v1/customers/{card['id']}", 200, json=EDITED)

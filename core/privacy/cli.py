@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from core.config import CONFIG_ENV
-from core.privacy.crypto import new_data_key
+from core.privacy.crypto import key_id, new_data_key
 from core.privacy.rotation import BATCH_SIZE, Advance, Tally
 
 EXIT_UNREADABLE = 1
@@ -74,11 +74,11 @@ def _bar(table: str, total: int) -> Iterator[Advance]:
 
 
 def _key_names(ctx: Any) -> dict[str, str]:
-    """Key ids as the admin knows the keys: data_key and previous_data_keys entry N."""
-    cipher = ctx.cipher
-    names = {cipher.current_key_id: "data_key"}
-    for number, key_id in enumerate(cipher.key_ids[1:], start=1):
-        names[key_id] = f"previous_data_keys entry {number}"
+    """Key ids as the admin knows the keys: data_key and previous_data_keys entry N (current first)."""
+    security = ctx.settings.security
+    names = {key_id(security.data_key.reveal()): "data_key"}
+    for number, key in enumerate(security.previous_data_keys, start=1):
+        names.setdefault(key_id(key.reveal()), f"previous_data_keys entry {number}")
     return names
 
 
