@@ -22,6 +22,7 @@ from core.bookings.routes import AdminBookingController, PublicBookingController
 from core.config import Settings
 from core.context import AppContext, build_context
 from core.customers.routes import CustomerController
+from core.customers.transfer_routes import CustomerTransferController
 from core.health.routes import healthz
 from core.outbox.worker import Worker
 from core.plugins import core_version
@@ -89,6 +90,7 @@ def create_app(
         PublicSchedulingController,
         PublicBookingController,
         CustomerController,
+        CustomerTransferController,
         AdminBookingController,
         scheduling_admin_router(),
         *plugin_routers(ctx),
