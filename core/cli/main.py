@@ -351,8 +351,9 @@ def demo(config_path: str | None) -> None:
 def add_domain_commands(group: click.Group) -> None:
     """Command groups that live with their domain (they import the helpers above, hence late)."""
     from core.access.cli import token_group, user_group
+    from core.customers.cli import customers_group
 
-    for command in (user_group, token_group):
+    for command in (user_group, token_group, customers_group):
         group.add_command(command)
 
 
