@@ -166,6 +166,11 @@ async def seed(ctx: AppContext) -> dict[str, Any]:
     # Not an owner: the bootstrap token the tests use works only until an owner account exists.
     account = await create_account(ctx, "manager", "correct horse battery staple", Role.MANAGER)
     ids["totp"], _uri = await start_totp(ctx, account.id)
+    # A job that failed: its error text is stored encrypted.
+    from core.outbox.worker import Worker
+
+    await ctx.outbox.enqueue("nobody.handles", {}, max_attempts=1)
+    await Worker(ctx).run_once()
     return ids
 
 

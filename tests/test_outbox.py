@@ -12,6 +12,7 @@ import pytest
 
 from core import PluginMeta, hookimpl
 from core.context import AppContext
+from core.outbox.queue import ERROR_FIELD
 from core.outbox.worker import Worker, backoff_delay
 from tests.conftest import admin_headers, api_client
 
@@ -24,7 +25,12 @@ def job_plugin(handlers: dict[str, Any]) -> types.ModuleType:
 
 
 async def _job(ctx: AppContext, job_id: int) -> Any:
-    return (await ctx.db.fetch("SELECT * FROM ajanda_job WHERE id = ?", job_id))[0]
+    """The job's row, its last error decrypted (it is stored encrypted)."""
+    row = dict((await ctx.db.fetch("SELECT * FROM ajanda_job WHERE id = ?", job_id))[0])
+    if row["last_error"] is not None:
+        assert "provider down" not in row["last_error"]
+        row["last_error"] = ctx.cipher.decrypt(row["last_error"], ERROR_FIELD)
+    return row
 
 
 async def test_enqueue_is_part_of_the_transaction_and_deduplicated(context: AppContext) -> None:
@@ -146,3 +152,15 @@ def test_backoff_doubles_and_is_capped() -> None:
     assert backoff_delay(1, 30, 3600, jitter=0) == 30
     assert backoff_delay(4, 30, 3600, jitter=0) == 240
     assert backoff_delay(20, 30, 3600, jitter=0) == 3600
+
+
+async def test_errors_stored_before_encryption_are_sealed_by_the_migration(context: AppContext) -> None:
+    job_id = await context.outbox.enqueue("old.kind", {})
+    plain = "SMTPRecipientsRefused: 550 <ayse@example.com> mailbox unavailable"
+    async with context.db.transaction():
+        await context.db.execute("UPDATE ajanda_job SET last_error = ? WHERE id = ?", plain, job_id)
+        await context.db.execute("DELETE FROM ajanda_migration WHERE name = 'm0014_job_error_encrypted'")
+    assert [m.name for m in await context.migrate()] == ["m0014_job_error_encrypted"]
+    stored = await context.db.fetchval("SELECT last_error FROM ajanda_job WHERE id = ?", job_id)
+    assert "ayse@example.com" not in stored
+    assert (await _job(context, job_id))["last_error"] == plain

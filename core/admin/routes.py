@@ -11,7 +11,9 @@ from litestar.params import FromQuery, QueryParameter
 
 from core.access.permissions import Permission, requires
 from core.audit.log import verify
+from core.context import AppContext
 from core.errors import Conflict, NotFound
+from core.outbox.queue import ERROR_FIELD
 from core.web.auth import context_of
 from core.web.params import PathId, QueryId
 
@@ -130,7 +132,7 @@ class CoreAdminController(Controller):
         ctx = context_of(request)
         clause, args = ("WHERE status = ?", [status]) if status else ("", [])
         rows = await ctx.db.fetch(f"{_JOB_SELECT} {clause} ORDER BY id DESC LIMIT ?", *args, limit)
-        return [_job_row(r) for r in rows]
+        return [_job_row(ctx, r) for r in rows]
 
     @post(
         "/jobs/{job_id:int}/retry",
@@ -155,14 +157,14 @@ class CoreAdminController(Controller):
             )
             await ctx.audit.record("job", job_id, "retried", {"status": ["dead", "pending"]})
             rows = await ctx.db.fetch(f"{_JOB_SELECT} WHERE id = ?", job_id)
-        return _job_row(rows[0])
+        return _job_row(ctx, rows[0])
 
 
 _JOB_SELECT = "SELECT id, kind, status, attempts, max_attempts, run_at, last_error FROM ajanda_job"
 
 
-def _job_row(r: Any) -> JobRow:
+def _job_row(ctx: AppContext, r: Any) -> JobRow:
     return JobRow(
         int(r["id"]), r["kind"], r["status"], int(r["attempts"]), int(r["max_attempts"]),
-        r["run_at"], r["last_error"],
+        r["run_at"], ctx.cipher.decrypt(r["last_error"], ERROR_FIELD),
     )  # fmt: skip

@@ -9,6 +9,9 @@ import msgspec
 
 from core.db.database import Database
 
+# A job's last error is encrypted: a provider's refusal often quotes the phone number or address.
+ERROR_FIELD = "job.last_error"
+
 
 class Outbox:
     def __init__(self, db: Database, default_max_attempts: int) -> None:

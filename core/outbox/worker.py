@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from core.audit.records import Actor, acting_as
+from core.outbox.queue import ERROR_FIELD
 
 if TYPE_CHECKING:
     from core.context import AppContext
@@ -138,7 +139,7 @@ class Worker:
             )
 
     async def _failed(self, job: Any, err: BaseException) -> None:
-        error = f"{type(err).__name__}: {err}"[:2000]
+        error = self.context.cipher.encrypt(f"{type(err).__name__}: {err}"[:2000], ERROR_FIELD)
         attempts = int(job["attempts"])
         now = datetime.now(UTC)
         async with self.db.transaction():
