@@ -15,6 +15,8 @@ COMMANDS = [
     ["plugins"], ["plugins", "list"], ["audit"], ["audit", "verify"], ["demo"],
     ["user"], ["user", "add"], ["user", "list"], ["user", "disable"],
     ["token"], ["token", "create"], ["token", "list"], ["token", "revoke"],
+    ["customers"], ["customers", "import"], ["customers", "export"],
+    ["keys"], ["keys", "generate"], ["keys", "rotate"], ["keys", "check"],
 ]  # fmt: skip
 
 

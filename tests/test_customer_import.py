@@ -508,3 +508,36 @@ def test_cli_import_dry_run_apply_and_export(
     assert tuple(table[0]) == COLUMNS and {r[2] for r in table[1:]} == {"+905321112233", "+905332223344"}
     to_stdout = ajanda("customers", "export")
     assert to_stdout.returncode == 0 and to_stdout.stdout.lstrip("\ufeff").startswith("id,name,phone")
+
+
+def test_a_hostile_xlsx_with_an_entity_bomb_is_refused_not_expanded(tmp_path: Path) -> None:
+    """openpyxl parses through defusedxml (a dependency for this): entity expansion is refused."""
+    import io
+    import zipfile
+
+    import openpyxl
+
+    from core.customers.importing import read_xlsx
+    from core.errors import FieldError
+
+    book = openpyxl.Workbook()
+    book.active.append(["Ad Soyad", "Telefon"])
+    book.active.append(["Ayşe Yılmaz", "0532 111 22 33"])
+    plain = io.BytesIO()
+    book.save(plain)
+    bomb = (
+        '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lollollollollollollollollollol">'
+        '<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
+        '<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>'
+    )
+    hostile = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(plain.getvalue())) as source, zipfile.ZipFile(hostile, "w") as target:
+        for item in source.infolist():
+            content = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":  # openpyxl writes strings inline
+                body = content.split(b"?>", 1)[-1]  # the declaration, if any, goes before the DOCTYPE
+                content = bomb.encode() + body.replace(b"Telefon", b"&lol3;")
+            target.writestr(item, content)
+    assert read_xlsx(plain.getvalue()).headers[:2] == ["Ad Soyad", "Telefon"]
+    with pytest.raises(FieldError, match="not a readable Excel"):
+        read_xlsx(hostile.getvalue())
