@@ -77,6 +77,20 @@ def make_settings(tmp_path: Path, database_url: str, secrets_: dict[str, str]) -
 
 
 @pytest.fixture
+def config_file(tmp_path: Path, database_url: str, secrets_: dict[str, str]) -> Path:
+    """A config.toml for the test database, for tests that run the `ajanda` command."""
+    path = tmp_path / "config.toml"
+    lines = [
+        "[security]",
+        *(f'{k} = "{v}"' for k, v in secrets_.items()),
+        "[database]",
+        f'url = "{database_url}"',
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture
 def settings(make_settings: Callable[..., Settings]) -> Settings:
     return make_settings()
 

@@ -7,6 +7,7 @@ import asyncio
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -398,22 +399,12 @@ async def test_a_staff_account_sees_only_its_own_bookings(open_context: AppConte
 # Command line
 
 
-def test_user_and_token_commands(
-    tmp_path: Any, database_url: str, secrets_: dict[str, str], make_settings: Callable[..., Settings]
-) -> None:
+def test_user_and_token_commands(config_file: Path, make_settings: Callable[..., Settings]) -> None:
     import os
     import subprocess
     import sys
 
-    config = tmp_path / "config.toml"
-    lines = [
-        "[security]",
-        *(f'{k} = "{v}"' for k, v in secrets_.items()),
-        "[database]",
-        f'url = "{database_url}"',
-    ]
-    config.write_text("\n".join(lines) + "\n")
-    env = {**os.environ, "AJANDA_CONFIG": str(config), "AJANDA_NEW_PASSWORD": PASSWORD}
+    env = {**os.environ, "AJANDA_CONFIG": str(config_file), "AJANDA_NEW_PASSWORD": PASSWORD}
 
     def ajanda(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

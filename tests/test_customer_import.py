@@ -436,17 +436,9 @@ async def test_big_file_is_applied_in_chunks(open_context: AppContext, tmp_path:
 
 
 def test_cli_import_dry_run_apply_and_export(
-    tmp_path: Path, database_url: str, secrets_: dict[str, str], make_settings: Callable[..., Settings]
+    tmp_path: Path, config_file: Path, make_settings: Callable[..., Settings]
 ) -> None:
-    config = tmp_path / "config.toml"
-    lines = [
-        "[security]",
-        *(f'{k} = "{v}"' for k, v in secrets_.items()),
-        "[database]",
-        f'url = "{database_url}"',
-    ]
-    config.write_text("\n".join(lines) + "\n")
-    env = {**os.environ, "AJANDA_CONFIG": str(config)}
+    env = {**os.environ, "AJANDA_CONFIG": str(config_file)}
 
     def ajanda(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

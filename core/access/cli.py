@@ -20,10 +20,9 @@ from core.access.accounts import (
 )
 from core.access.permissions import Role
 from core.access.tokens import create_token, list_tokens, revoke_token
-from core.audit.records import Actor, acting_as
+from core.audit.records import CLI, acting_as
 from core.cli.main import config_option, settings_for, with_context
 
-CLI_ACTOR = Actor("system", "cli")
 ROLES = click.Choice([r.value for r in Role])
 
 
@@ -33,7 +32,7 @@ def _run(config_path: str | None, work: Any) -> Any:
 
     async def main(ctx: Any) -> Any:
         await ctx.migrate()
-        with acting_as(CLI_ACTOR):
+        with acting_as(CLI):
             return await work(ctx)
 
     return with_context(settings, main, start=False)

@@ -31,6 +31,7 @@ from core.access.principal import Principal
 from core.access.sessions import COOKIE, close_session, open_session
 from core.access.texts import language, texts
 from core.access.tokens import ApiToken, create_token, list_tokens, revoke_token
+from core.context import AppContext
 from core.errors import Conflict, FieldError
 from core.web.auth import context_of, principal_of
 from core.web.params import PathId
@@ -142,6 +143,10 @@ class PasswordIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     new_password: Annotated[str, msgspec.Meta(max_length=1024)]
 
 
+class CurrentPasswordIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    current_password: Annotated[str, msgspec.Meta(max_length=1024)]
+
+
 class TotpStartOut(msgspec.Struct, kw_only=True):
     secret: str
     uri: str
@@ -214,6 +219,16 @@ def _user(principal: Principal) -> int:
     return principal.id
 
 
+async def _confirmed(ctx: AppContext, principal: Principal, password: str) -> int:
+    """The caller's account id once its password is given again (for changes a stolen session must
+    not be able to make on its own)."""
+    account_id = _user(principal)
+    stored = await ctx.db.fetchval("SELECT password_hash FROM account WHERE id = ?", account_id)
+    if not await verify_password(password, stored):
+        raise FieldError("current_password", "does not match")
+    return account_id
+
+
 class MeController(Controller):
     path = "/api/v1/me"
     tags = ["access"]
@@ -235,10 +250,7 @@ class MeController(Controller):
     async def change_password(self, request: Request[Any, Any, Any], data: JSONBody[PasswordIn]) -> None:
         """Change one's password (the current one is asked again); every session ends, this one too."""
         ctx = context_of(request)
-        account_id = _user(principal_of(request))
-        stored = await ctx.db.fetchval("SELECT password_hash FROM account WHERE id = ?", account_id)
-        if not await verify_password(data.current_password, stored):
-            raise FieldError("current_password", "does not match")
+        account_id = await _confirmed(ctx, principal_of(request), data.current_password)
         await set_password(ctx, account_id, data.new_password)
 
     @post("/totp", operation_id="start_totp", opt=requires(Permission.ACCOUNT_SELF), status_code=200)
@@ -256,14 +268,10 @@ class MeController(Controller):
     @post(
         "/totp/disable", operation_id="disable_totp", opt=requires(Permission.ACCOUNT_SELF), status_code=204
     )
-    async def totp_disable(self, request: Request[Any, Any, Any], data: JSONBody[PasswordIn]) -> None:
-        """Turn the second factor off (the password is asked again; `new_password` is ignored)."""
+    async def totp_disable(self, request: Request[Any, Any, Any], data: JSONBody[CurrentPasswordIn]) -> None:
+        """Turn the second factor off (the password is asked again)."""
         ctx = context_of(request)
-        account_id = _user(principal_of(request))
-        stored = await ctx.db.fetchval("SELECT password_hash FROM account WHERE id = ?", account_id)
-        if not await verify_password(data.current_password, stored):
-            raise FieldError("current_password", "does not match")
-        await disable_totp(ctx, account_id)
+        await disable_totp(ctx, await _confirmed(ctx, principal_of(request), data.current_password))
 
 
 class AccountController(Controller):

@@ -22,6 +22,8 @@ class Actor(msgspec.Struct, frozen=True):
 
 
 SYSTEM = Actor("system", "core")
+# Changes made from the server's shell (`ajanda user add`, `ajanda customers import`...).
+CLI = Actor("system", "cli")
 
 _current_actor: contextvars.ContextVar[Actor] = contextvars.ContextVar("ajanda_actor", default=SYSTEM)
 

@@ -23,7 +23,6 @@ from core.config import (
     load_settings,
 )
 from core.errors import AjandaError, ConfigError
-from core.privacy.cli import keys as keys_group
 
 T = TypeVar("T")
 
@@ -89,9 +88,6 @@ def settings_for(config_path: str | None, allow_embedded: bool = False) -> Setti
 @click.version_option(package_name="ajanda", message="ajanda %(version)s")
 def cli() -> None:
     """Ajanda: appointments, customers and payments for service businesses."""
-
-
-cli.add_command(keys_group)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -352,8 +348,9 @@ def add_domain_commands(group: click.Group) -> None:
     """Command groups that live with their domain (they import the helpers above, hence late)."""
     from core.access.cli import token_group, user_group
     from core.customers.cli import customers_group
+    from core.privacy.cli import keys as keys_group
 
-    for command in (user_group, token_group, customers_group):
+    for command in (user_group, token_group, customers_group, keys_group):
         group.add_command(command)
 
 

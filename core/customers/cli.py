@@ -15,12 +15,11 @@ from typing import Any, BinaryIO
 
 import click
 
-from core.audit.records import Actor, acting_as
+from core.audit.records import CLI, acting_as
 from core.cli.main import config_option, settings_for, with_context
 from core.customers.export import count_cards, export_csv, record_export
 from core.customers.importing import ImportPlan, apply, classify, map_columns, parse_mapping, read_table
 
-CLI_ACTOR = Actor("system", "cli")
 ISSUES = ("conflicting", "invalid", "failed")
 
 
@@ -70,7 +69,7 @@ def import_command(
 
     async def work(ctx: Any) -> ImportPlan:
         await ctx.start(run_migrations=True)
-        with acting_as(CLI_ACTOR):
+        with acting_as(CLI):
             with _bar(len(table.rows), "checking ") as bar:
                 plan = await classify(ctx, table, columns, bar.update)
             if do_apply:
@@ -123,7 +122,7 @@ def export_command(output: Path | None, delimiter: str, config_path: str | None)
     def export_to(sink: BinaryIO) -> int:
         async def work(ctx: Any) -> int:
             await ctx.start(run_migrations=True)
-            with acting_as(CLI_ACTOR):
+            with acting_as(CLI):
                 total = await count_cards(ctx)
                 await record_export(ctx, total)
             await _write(ctx, sink, separator, total)

@@ -14,20 +14,13 @@ from typing import Any
 
 import click
 
-from core.config import CONFIG_ENV
+from core.cli.main import config_option, settings_for, with_context
 from core.privacy.crypto import key_id, new_data_key
 from core.privacy.rotation import BATCH_SIZE, Advance, Tally
 
 EXIT_UNREADABLE = 1
 EXIT_OLD_KEYS = 2
 
-config_option = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False),
-    envvar=CONFIG_ENV,
-    help=f"Config file (default: ${CONFIG_ENV}, then ./config.toml).",
-)
 batch_option = click.option(
     "--batch-size",
     default=BATCH_SIZE,
@@ -96,7 +89,6 @@ def rotate_command(config_path: str | None, batch_size: int, force: bool) -> Non
     One transaction per batch of rows; running it again, or after an interruption, is safe and only
     does what is left. A value no configured key opens stops it with the column and row id.
     """
-    from core.cli.main import settings_for, with_context
     from core.privacy.rotation import ensure_quiet, rotate
 
     settings = settings_for(config_path)
@@ -133,7 +125,6 @@ def check_command(config_path: str | None, batch_size: int) -> None:
     Exit status: 0 when everything is under data_key (an old key can be removed), 2 when some values
     or indexes still need `ajanda keys rotate`, 1 when some values cannot be decrypted at all.
     """
-    from core.cli.main import settings_for, with_context
     from core.privacy.rotation import check
 
     settings = settings_for(config_path)

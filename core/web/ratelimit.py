@@ -7,6 +7,7 @@ counter lives in a file store so a restart or a second worker process does not r
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,32 +42,43 @@ def _store(settings: Settings, folder: str) -> FileStore:
     return FileStore(directory, create_directories=True)
 
 
-def rate_limit(settings: Settings) -> tuple[RateLimitConfig | None, dict[str, Any]]:
-    """The limiter config and the stores it needs (none when the limit is 0)."""
-    per_minute = settings.server.rate_limit_per_minute
+def _limiter(
+    settings: Settings,
+    per_minute: int,
+    store: str,
+    folder: str,
+    check: Callable[[Request[Any, Any, Any]], bool],
+) -> tuple[RateLimitConfig | None, dict[str, Any]]:
     if per_minute == 0:
         return None, {}
     trusted = frozenset(settings.server.trusted_proxies)
     config = RateLimitConfig(
         rate_limit=("minute", per_minute),
         identifier_for_request=lambda request: client_address(request, trusted),
-        check_throttle_handler=lambda request: bool(request.route_handler.opt.get("public")),
-        store=STORE_NAME,
+        check_throttle_handler=check,
+        store=store,
     )
-    return config, {STORE_NAME: _store(settings, "rate-limit")}
+    return config, {store: _store(settings, folder)}
+
+
+def rate_limit(settings: Settings) -> tuple[RateLimitConfig | None, dict[str, Any]]:
+    """The limiter config and the stores it needs (none when the limit is 0)."""
+    return _limiter(
+        settings,
+        settings.server.rate_limit_per_minute,
+        STORE_NAME,
+        "rate-limit",
+        lambda request: bool(request.route_handler.opt.get("public")),
+    )
 
 
 def login_rate_limit(settings: Settings) -> tuple[RateLimitConfig | None, dict[str, Any]]:
     """A stricter limit on sign-in attempts (POST /login) per client address, in its own store so it
     does not share a counter with the public limit; the per-account lockout is in the database."""
-    per_minute = settings.access.login_rate_per_minute
-    if per_minute == 0:
-        return None, {}
-    trusted = frozenset(settings.server.trusted_proxies)
-    config = RateLimitConfig(
-        rate_limit=("minute", per_minute),
-        identifier_for_request=lambda request: client_address(request, trusted),
-        check_throttle_handler=lambda request: request.method == "POST",
-        store=LOGIN_STORE_NAME,
+    return _limiter(
+        settings,
+        settings.access.login_rate_per_minute,
+        LOGIN_STORE_NAME,
+        "login-rate-limit",
+        lambda request: request.method == "POST",
     )
-    return config, {LOGIN_STORE_NAME: _store(settings, "login-rate-limit")}
