@@ -20,6 +20,7 @@ from core.customers.contact import normalise_email, normalise_phone
 from core.customers.duplicates import name_index
 from core.customers.service import PERSONAL, email_index, match, phone_index, phone_tail_index
 from core.customers.snapshot import CustomerSnapshot
+from core.db.values import as_utc
 from core.errors import Conflict, FieldError, NotFound
 from core.scheduling.catalogue import money
 
@@ -138,7 +139,7 @@ async def figures(ctx: AppContext, customer_id: int, now: datetime | None = None
     )
     row = rows[0]
     visits = int(row["visits"] or 0)
-    first, last = _moment(row["first_visit"]), _moment(row["last_visit"])
+    first, last = as_utc(row["first_visit"]), as_utc(row["last_visit"])
     spend = Decimal(str(row["spend"] or 0))
     interval = None
     if visits > 1 and first is not None and last is not None:
@@ -146,7 +147,7 @@ async def figures(ctx: AppContext, customer_id: int, now: datetime | None = None
     return Figures(
         visits=visits,
         last_visit=last,
-        next_booking=_moment(row["next_booking"]),
+        next_booking=as_utc(row["next_booking"]),
         average_interval_days=interval,
         total_spend=money(spend),
         average_spend=money(spend / visits) if visits else None,
@@ -155,13 +156,6 @@ async def figures(ctx: AppContext, customer_id: int, now: datetime | None = None
         cancellations=int(row["cancellations"] or 0),
         no_shows=int(row["no_shows"] or 0),
     )
-
-
-def _moment(value: Any) -> datetime | None:
-    """MIN/MAX over a CASE has no declared type, so SQLite hands back text."""
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value)).astimezone(UTC)
 
 
 @dataclass(frozen=True)
