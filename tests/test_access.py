@@ -17,7 +17,7 @@ import pytest
 from litestar import Litestar, get
 
 from core import PluginMeta, hookimpl
-from core.access.accounts import create_account, start_totp, totp_code
+from core.access.accounts import create_account, disable_account, start_totp, totp_code
 from core.access.permissions import MATRIX, Permission, Role
 from core.access.sessions import token_hash
 from core.access.tokens import create_token
@@ -242,9 +242,8 @@ async def test_second_factor_is_needed_once_turned_on(open_context: AppContext) 
         assert started.json()["uri"].startswith("otpauth://totp/")
         bad = await browser.post("/api/v1/me/totp/confirm", json={"code": "000000"}, headers=csrf(browser))
         assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "code"
-        good = await browser.post(
-            "/api/v1/me/totp/confirm", json={"code": totp_code(secret)}, headers=csrf(browser)
-        )
+        confirming = totp_code(secret)
+        good = await browser.post("/api/v1/me/totp/confirm", json={"code": confirming}, headers=csrf(browser))
         assert good.status_code == 204
     stored = await ctx.db.fetchval("SELECT totp_enc FROM account WHERE id = ?", account.id)
     assert secret not in stored  # encrypted at rest
@@ -252,7 +251,12 @@ async def test_second_factor_is_needed_once_turned_on(open_context: AppContext) 
         assert (await sign_in(browser, "hekim", PASSWORD)).status_code == 401
         stale = totp_code(secret, datetime.now(UTC) - timedelta(minutes=5))
         assert (await sign_in(browser, "hekim", PASSWORD, stale)).status_code == 401
-        assert (await sign_in(browser, "hekim", PASSWORD, totp_code(secret))).status_code == 303
+        # The code that confirmed the set-up is spent; the next one (30 s ahead, within drift) works once.
+        assert (await sign_in(browser, "hekim", PASSWORD, confirming)).status_code == 401
+        following = totp_code(secret, datetime.now(UTC) + timedelta(seconds=30))
+        assert (await sign_in(browser, "hekim", PASSWORD, following)).status_code == 303
+    async with client_for(app_for(ctx)) as replay:
+        assert (await sign_in(replay, "hekim", PASSWORD, following)).status_code == 401
     with pytest.raises(AjandaError, match="already on"):
         await start_totp(ctx, account.id)
 
@@ -393,6 +397,29 @@ async def test_a_staff_account_sees_only_its_own_bookings(open_context: AppConte
             f"/api/v1/admin/bookings/{ids[mine]}/cancel", json={}, headers=csrf(client)
         )
         assert cancel.status_code == 403
+        # Customers: only the ones served (by search, and the card itself).
+        customers = (await client.get("/api/v1/customers", params={"q": "Müşteri"})).json()
+        assert [c["name"] for c in customers] == ["Müşteri 10"]
+        assert (await client.get("/api/v1/customers", params={"q": "+905321110011"})).json() == []
+        everyone = (await client.get("/api/v1/customers", params={"q": "Müşteri"}, headers=boot)).json()
+        assert len(everyone) == 2
+        other_id = next(c["id"] for c in everyone if c["name"] == "Müşteri 11")
+        assert (await client.get(f"/api/v1/customers/{other_id}")).status_code == 404
+        assert (await client.get("/api/v1/customers/reviews")).json() == []
+        # The same customer also booked with the other staff member: the card shows only this one's.
+        also = await client.post(
+            "/api/v1/admin/bookings",
+            json={"service": service, "staff": theirs, "start": f"{day.isoformat()}T15:00:00+03:00",
+                  "customer": {"name": "Müşteri 10", "phone": "+905321110010"}},
+            headers={**boot, **csrf(client)},  # the browser's session cookie goes along: CSRF applies
+        )  # fmt: skip
+        assert also.status_code == 201, also.text
+        own_card = await client.get(f"/api/v1/customers/{customers[0]['id']}")
+        assert own_card.status_code == 200
+        assert [b["id"] for b in own_card.json()["bookings"]] == [ids[mine]]
+        assert own_card.json()["audit"] == []
+        full = await client.get(f"/api/v1/customers/{customers[0]['id']}", headers=boot)
+        assert len(full.json()["bookings"]) == 2 and full.json()["audit"]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -476,3 +503,70 @@ async def test_the_worker_deletes_ended_sessions(open_context: AppContext) -> No
     await Worker(ctx).sweep(force=True)
     assert int(await ctx.db.fetchval("SELECT COUNT(*) FROM account_session")) == 1
     assert await session_principal(ctx, live) is not None
+
+
+async def test_parallel_sign_ins_all_finish(open_context: AppContext) -> None:
+    """Two Argon2id runs at once hung for good (cryptography 50 / OpenSSL 4): hashes queue instead."""
+    ctx = open_context
+    for name in ("bir", "iki", "uc"):
+        await create_account(ctx, name, PASSWORD, Role.RECEPTIONIST)
+    app = app_for(ctx)
+
+    async def one(name: str, password: str) -> int:
+        async with client_for(app) as browser:
+            return (await sign_in(browser, name, password)).status_code
+
+    answers = await asyncio.wait_for(
+        asyncio.gather(
+            one("bir", PASSWORD), one("iki", PASSWORD), one("uc", "wrong password!"), one("yok", "x")
+        ),
+        timeout=60,
+    )
+    assert answers == [303, 303, 401, 401]
+
+
+async def test_parallel_disables_never_leave_the_business_without_an_owner(open_context: AppContext) -> None:
+    ctx = open_context
+    owners = [await create_account(ctx, f"sahip{n}", PASSWORD, Role.OWNER) for n in range(4)]
+    results = await asyncio.gather(*(disable_account(ctx, o.id) for o in owners), return_exceptions=True)
+    assert sorted(type(r).__name__ for r in results) == ["Account", "Account", "Account", "Conflict"]
+    assert await ctx.db.fetchval("SELECT COUNT(*) FROM account WHERE disabled_at IS NULL") == 1
+
+
+async def test_odd_input_is_a_clear_refusal_not_a_500(open_context: AppContext) -> None:
+    ctx = open_context
+    boot = admin_headers(ctx.settings)
+    async with client_for(app_for(ctx)) as client:
+        huge = await client.post(
+            "/api/v1/users",
+            json={"username": "buyuk", "password": PASSWORD, "role": "staff", "staff": 2**63},
+            headers=boot,
+        )
+        assert huge.status_code == 422 and huge.json()["errors"][0]["field"] == "staff"
+        nul = await client.post("/api/v1/tokens", json={"name": "a\x00b", "role": "staff"}, headers=boot)
+        assert nul.status_code == 422
+        assert (await sign_in(client, "ay\x00se", PASSWORD)).status_code == 401
+
+
+async def test_wrong_current_passwords_count_towards_the_lockout(
+    make_settings: Callable[..., Settings], start_context: Any
+) -> None:
+    ctx = await start_context(
+        make_settings(server={"rate_limit_per_minute": 0}, access={"max_failed_logins": 3})
+    )
+    await create_account(ctx, "oturum", PASSWORD, Role.RECEPTIONIST)
+    async with client_for(app_for(ctx)) as browser:
+        await sign_in(browser, "oturum", PASSWORD)
+        for _ in range(3):
+            guess = await browser.post(
+                "/api/v1/me/totp/disable", json={"current_password": "a guess at it"}, headers=csrf(browser)
+            )
+            assert guess.status_code == 422 and guess.json()["errors"][0]["field"] == "current_password"
+        right = await browser.post(
+            "/api/v1/me/password",
+            json={"current_password": PASSWORD, "new_password": "yepyeni bir parola"},
+            headers=csrf(browser),
+        )
+        assert right.status_code == 422 and "try again later" in right.json()["errors"][0]["message"]
+    async with client_for(app_for(ctx)) as other:
+        assert (await sign_in(other, "oturum", PASSWORD)).status_code == 401  # locked

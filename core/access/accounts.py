@@ -129,6 +129,8 @@ async def load_account(ctx: AppContext, account_id: int) -> Account:
 
 
 async def find_account(ctx: AppContext, username: str) -> Account:
+    if "\x00" in username:
+        raise NotFound("account", username.replace("\x00", ""))
     rows = await ctx.db.fetch(
         f"SELECT {ACCOUNT_COLUMNS} FROM account WHERE username = ?", username.strip().lower()
     )
@@ -157,10 +159,13 @@ async def disable_account(ctx: AppContext, account_id: int) -> Account:
         if account.disabled_at is not None:
             return account
         if account.role is Role.OWNER:
-            owners = await ctx.db.fetchval(
-                "SELECT COUNT(*) FROM account WHERE role = 'owner' AND disabled_at IS NULL"
+            # PostgreSQL: lock the active owners' rows, so two parallel disables cannot each see the
+            # other owner and leave none (SQLite's write transaction already serialises them).
+            lock = " FOR UPDATE" if ctx.db.kind == "postgres" else ""
+            owners = await ctx.db.fetch(
+                f"SELECT id FROM account WHERE role = 'owner' AND disabled_at IS NULL ORDER BY id{lock}"
             )
-            if int(owners) <= 1:
+            if len(owners) <= 1:
                 raise Conflict("this is the only active owner; add another owner first", {"field": "id"})
         now = datetime.now(UTC)
         await ctx.db.execute(
@@ -189,9 +194,15 @@ async def set_password(ctx: AppContext, account_id: int, password: str) -> None:
 async def authenticate(ctx: AppContext, username: str, password: str, code: str | None) -> Account:
     """The account for these credentials, or LoginFailed. Counts failures and locks the account
     for `access.lockout_minutes` after `access.max_failed_logins` in a row."""
-    rows = await ctx.db.fetch(
-        f"SELECT {ACCOUNT_COLUMNS}, password_hash, totp_enc FROM account WHERE username = ?",
-        username.strip().lower(),
+    name = username.strip().lower()
+    rows = (
+        await ctx.db.fetch(
+            f"SELECT {ACCOUNT_COLUMNS}, password_hash, totp_enc, totp_last_step FROM account"
+            " WHERE username = ?",
+            name,
+        )
+        if "\x00" not in name
+        else []
     )
     row = rows[0] if rows else None
     ok = await verify_password(password, row["password_hash"] if row is not None else None)
@@ -203,23 +214,52 @@ async def authenticate(ctx: AppContext, username: str, password: str, code: str 
         raise LoginFailed("wrong username or password")
     if account.locked_until is not None and as_utc(account.locked_until) > now:
         raise LoginFailed("wrong username or password")
+    step: int | None = None
     if ok and account.totp_enabled:
         secret = ctx.cipher.decrypt(row["totp_enc"], "account.totp")
-        ok = secret is not None and code is not None and totp_matches(secret, code, now)
+        step = totp_step(secret, code, now) if secret is not None and code is not None else None
+        last = row["totp_last_step"]
+        # A code is good once: one seen (or an older one) is refused, as RFC 6238 asks.
+        ok = step is not None and (last is None or step > int(last))
     if not ok:
         await _count_failure(ctx, account, now)
         raise LoginFailed("wrong username or password")
+    rehashed = await hash_password(password) if needs_rehash(row["password_hash"]) else None
     async with ctx.db.transaction():
-        await ctx.db.execute(
-            "UPDATE account SET failed_logins = 0, locked_until = NULL, last_login_at = ? WHERE id = ?",
-            now, account.id,
-        )  # fmt: skip
-        if needs_rehash(row["password_hash"]):
-            await ctx.db.execute(
-                "UPDATE account SET password_hash = ? WHERE id = ?", await hash_password(password), account.id
-            )
+        # Succeeds only if no parallel guess locked the account (or used this code) meanwhile.
+        sql = (
+            "UPDATE account SET failed_logins = 0, locked_until = NULL, last_login_at = ?"
+            " WHERE id = ? AND disabled_at IS NULL AND (locked_until IS NULL OR locked_until <= ?)"
+        )
+        args: list[Any] = [now, account.id, now]
+        if step is not None:
+            sql = sql.replace(" WHERE", ", totp_last_step = ? WHERE", 1)
+            sql += " AND (totp_last_step IS NULL OR totp_last_step < ?)"
+            args = [now, step, account.id, now, step]
+        done = await ctx.db.fetch(sql + " RETURNING id", *args)
+        if not done:
+            raise LoginFailed("wrong username or password")
+        if rehashed is not None:
+            await ctx.db.execute("UPDATE account SET password_hash = ? WHERE id = ?", rehashed, account.id)
         await ctx.audit.record("account", account.id, "login", {})
     return account
+
+
+async def confirm_password(ctx: AppContext, account_id: int, password: str) -> None:
+    """For changes a stolen session must not make on its own (password, second factor): the password
+    again, with failures counted towards the same lockout as sign-in."""
+    rows = await ctx.db.fetch(
+        f"SELECT {ACCOUNT_COLUMNS}, password_hash FROM account WHERE id = ?", account_id
+    )
+    if not rows:
+        raise NotFound("account", account_id)
+    account = _account(rows[0])
+    now = datetime.now(UTC)
+    if account.locked_until is not None and as_utc(account.locked_until) > now:
+        raise FieldError("current_password", "too many wrong passwords: try again later")
+    if not await verify_password(password, rows[0]["password_hash"]):
+        await _count_failure(ctx, account, now)
+        raise FieldError("current_password", "does not match")
 
 
 async def _count_failure(ctx: AppContext, account: Account, now: datetime) -> None:
@@ -247,20 +287,21 @@ def _totp(secret_b32: str) -> TOTP:
     return TOTP(key, 6, SHA1(), 30, enforce_key_length=False)
 
 
-def totp_matches(secret_b32: str, code: str, now: datetime | None = None) -> bool:
-    """Accept the current code and the ones 30 s before and after (clock drift)."""
+def totp_step(secret_b32: str, code: str, now: datetime | None = None) -> int | None:
+    """The time step of a matching code (the current one, or 30 s before or after for clock drift),
+    or None when the code matches none of them."""
     digits = "".join(code.split())
     if not digits.isdigit() or len(digits) != 6:
-        return False
-    at = (now or datetime.now(UTC)).timestamp()
+        return None
+    at = int((now or datetime.now(UTC)).timestamp())
     totp = _totp(secret_b32)
-    for step in (0, -30, 30):
+    for drift in (0, -30, 30):
         try:
-            totp.verify(digits.encode(), int(at + step))
-            return True
+            totp.verify(digits.encode(), at + drift)
+            return (at + drift) // 30
         except InvalidToken:
             continue
-    return False
+    return None
 
 
 def totp_code(secret_b32: str, at: datetime | None = None) -> str:
@@ -273,10 +314,12 @@ async def start_totp(ctx: AppContext, account_id: int) -> tuple[str, str]:
     if account.totp_enabled:
         raise Conflict("a second factor is already on; turn it off first", {"field": "totp"})
     secret = base64.b32encode(os.urandom(20)).decode()
-    await ctx.db.execute(
-        "UPDATE account SET totp_enc = ?, updated_at = ? WHERE id = ?",
-        ctx.cipher.encrypt(secret, "account.totp"), datetime.now(UTC), account_id,
-    )  # fmt: skip
+    async with ctx.db.transaction():
+        await ctx.db.execute(
+            "UPDATE account SET totp_enc = ?, updated_at = ? WHERE id = ?",
+            ctx.cipher.encrypt(secret, "account.totp"), datetime.now(UTC), account_id,
+        )  # fmt: skip
+        await ctx.audit.record("account", account_id, "totp_started", {})
     issuer = quote(ctx.settings.business.name)
     uri = f"otpauth://totp/{issuer}:{quote(account.username)}?secret={secret}&issuer={issuer}&digits=6&period=30"
     return secret, uri
@@ -288,15 +331,14 @@ async def confirm_totp(ctx: AppContext, account_id: int, code: str) -> None:
     secret = ctx.cipher.decrypt(enc, "account.totp") if enc else None
     if secret is None:
         raise FieldError("code", "start the set-up first")
-    if not totp_matches(secret, code):
+    step = totp_step(secret, code)
+    if step is None:
         raise FieldError("code", "does not match; check the time on the phone and try the next code")
     async with ctx.db.transaction():
         await ctx.db.execute(
-            "UPDATE account SET totp_enabled = ?, updated_at = ? WHERE id = ?",
-            True,
-            datetime.now(UTC),
-            account_id,
-        )
+            "UPDATE account SET totp_enabled = ?, totp_last_step = ?, updated_at = ? WHERE id = ?",
+            True, step, datetime.now(UTC), account_id,
+        )  # fmt: skip
         await ctx.audit.record("account", account_id, "totp_enabled", {})
 
 
@@ -304,7 +346,8 @@ async def disable_totp(ctx: AppContext, account_id: int) -> None:
     async with ctx.db.transaction():
         await load_account(ctx, account_id)
         await ctx.db.execute(
-            "UPDATE account SET totp_enabled = ?, totp_enc = NULL, updated_at = ? WHERE id = ?",
+            "UPDATE account SET totp_enabled = ?, totp_enc = NULL, totp_last_step = NULL, updated_at = ?"
+            " WHERE id = ?",
             False, datetime.now(UTC), account_id,
         )  # fmt: skip
         await ctx.audit.record("account", account_id, "totp_disabled", {})

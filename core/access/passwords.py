@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
+from collections.abc import Callable
+from typing import TypeVar
 
 from cryptography.exceptions import InvalidKey
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
 from core.errors import FieldError
+
+T = TypeVar("T")
 
 MEMORY_KIB = 65536
 ITERATIONS = 3
@@ -24,6 +29,20 @@ PARAMETERS = f"m={MEMORY_KIB},t={ITERATIONS},p={LANES}"
 
 # Verified against when the username is unknown, so both answers take the same time.
 _DUMMY: str | None = None
+# One hash at a time per process. Two Argon2id runs with lanes > 1 in two threads at once never finish
+# with cryptography 50 / OpenSSL 4.0.3 (reproduced: two parallel sign-ins hung the server for good),
+# and each takes 64 MiB: a burst of sign-ins queues instead (the login rate limit bounds the queue).
+# A thread lock, taken in the worker thread, works whichever event loop asks.
+_SLOTS = threading.Lock()
+
+
+def _one_at_a_slot(work: Callable[[], T]) -> T:
+    with _SLOTS:
+        return work()
+
+
+async def _in_slot(work: Callable[[], T]) -> T:
+    return await asyncio.to_thread(_one_at_a_slot, work)
 
 
 def check_strength(password: str, field: str = "password") -> None:
@@ -49,7 +68,7 @@ def verify_password_sync(password: str, encoded: str) -> bool:
 
 
 async def hash_password(password: str) -> str:
-    return await asyncio.to_thread(hash_password_sync, password)
+    return await _in_slot(lambda: hash_password_sync(password))
 
 
 async def verify_password(password: str, encoded: str | None) -> bool:
@@ -58,9 +77,10 @@ async def verify_password(password: str, encoded: str | None) -> bool:
     if encoded is None:
         if _DUMMY is None:
             _DUMMY = await hash_password(os.urandom(16).hex())
-        await asyncio.to_thread(verify_password_sync, password, _DUMMY)
+        dummy = _DUMMY
+        await _in_slot(lambda: verify_password_sync(password, dummy))
         return False
-    return await asyncio.to_thread(verify_password_sync, password, encoded)
+    return await _in_slot(lambda: verify_password_sync(password, encoded))
 
 
 def needs_rehash(encoded: str) -> bool:

@@ -2,7 +2,7 @@
 
 Kept as data in one place so `docs/access.md` and the route x role test read the same table that
 the guard enforces. Staff additionally see only their own calendar and the customers they served
-(row scoping in the handlers, see `core.access.scope`).
+(row scoping in the handlers, from `Principal.scoped_staff`).
 """
 
 from __future__ import annotations

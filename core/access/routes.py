@@ -15,6 +15,7 @@ from core.access.accounts import (
     Account,
     LoginFailed,
     authenticate,
+    confirm_password,
     confirm_totp,
     create_account,
     disable_account,
@@ -25,17 +26,17 @@ from core.access.accounts import (
     set_password,
     start_totp,
 )
-from core.access.passwords import verify_password
 from core.access.permissions import PUBLIC, Permission, requires
 from core.access.principal import Principal
 from core.access.sessions import COOKIE, close_session, open_session
 from core.access.texts import language, texts
 from core.access.tokens import ApiToken, create_token, list_tokens, revoke_token
 from core.context import AppContext
-from core.errors import Conflict, FieldError
+from core.errors import Conflict
 from core.web.auth import context_of, principal_of
-from core.web.params import PathId
+from core.web.params import BodyId, PathId
 
+NO_NUL = "^[^\x00]*$"  # PostgreSQL text cannot hold NUL: refuse it as bad input, not a 500
 FORM = {"form": True}
 SELF = requires(Permission.ACCOUNT_SELF)  # the CSRF check applies even without a session cookie
 
@@ -160,8 +161,8 @@ class AccountIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     username: Annotated[str, msgspec.Meta(max_length=100)]
     password: Annotated[str, msgspec.Meta(max_length=1024)]
     role: str
-    display_name: Annotated[str, msgspec.Meta(max_length=200)] | None = None
-    staff: int | None = None
+    display_name: Annotated[str, msgspec.Meta(max_length=200, pattern=NO_NUL)] | None = None
+    staff: BodyId | None = None
 
 
 class AccountOut(msgspec.Struct, kw_only=True):
@@ -178,7 +179,7 @@ class AccountOut(msgspec.Struct, kw_only=True):
 
 
 class TokenIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    name: Annotated[str, msgspec.Meta(max_length=100)]
+    name: Annotated[str, msgspec.Meta(max_length=100, pattern=NO_NUL)]
     role: str
 
 
@@ -220,12 +221,9 @@ def _user(principal: Principal) -> int:
 
 
 async def _confirmed(ctx: AppContext, principal: Principal, password: str) -> int:
-    """The caller's account id once its password is given again (for changes a stolen session must
-    not be able to make on its own)."""
+    """The caller's account id once its password is given again (failures count towards lockout)."""
     account_id = _user(principal)
-    stored = await ctx.db.fetchval("SELECT password_hash FROM account WHERE id = ?", account_id)
-    if not await verify_password(password, stored):
-        raise FieldError("current_password", "does not match")
+    await confirm_password(ctx, account_id, password)
     return account_id
 
 

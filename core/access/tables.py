@@ -1,6 +1,6 @@
 """Accounts, sessions and API tokens (secrets stored hashed; see m0013)."""
 
-from piccolo.columns import Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import BigInt, Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from core.scheduling.tables import Staff
@@ -14,6 +14,7 @@ class Account(Table, tablename="account"):
     password_hash = Text()  # Argon2id PHC string
     totp_enc = Text(null=True, default=None)
     totp_enabled = Boolean(default=False)
+    totp_last_step = BigInt(null=True, default=None)  # the last accepted code's time step: no reuse
     failed_logins = Integer(default=0)
     locked_until = Timestamptz(null=True, default=None)
     disabled_at = Timestamptz(null=True, default=None)

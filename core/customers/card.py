@@ -121,8 +121,12 @@ async def lock_cards(ctx: AppContext, ids: list[int]) -> dict[int, Card]:
     return {int(row["id"]): _card(ctx, row) for row in rows}
 
 
-async def figures(ctx: AppContext, customer_id: int, now: datetime | None = None) -> Figures:
+async def figures(
+    ctx: AppContext, customer_id: int, now: datetime | None = None, staff: int | None = None
+) -> Figures:
+    """The card's figures; with `staff`, from that staff member's bookings only (a staff account's view)."""
     now = now or datetime.now(UTC)
+    by_staff = " AND staff = ?" if staff is not None else ""
     rows = await ctx.db.fetch(
         "SELECT"
         " SUM(CASE WHEN status = 'completed' THEN 1 ELSE 0 END) AS visits,"
@@ -133,9 +137,10 @@ async def figures(ctx: AppContext, customer_id: int, now: datetime | None = None
         " SUM(CASE WHEN status = 'completed' THEN price ELSE 0 END) AS spend,"
         " SUM(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END) AS cancellations,"
         " SUM(CASE WHEN status = 'no_show' THEN 1 ELSE 0 END) AS no_shows"
-        " FROM booking WHERE customer = ?",
+        f" FROM booking WHERE customer = ?{by_staff}",
         now,
         customer_id,
+        *([staff] if staff is not None else []),
     )
     row = rows[0]
     visits = int(row["visits"] or 0)

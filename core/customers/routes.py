@@ -113,12 +113,18 @@ def customer_out(card: Card, matched: bool | None = None) -> CustomerOut:
     )  # fmt: skip
 
 
-async def history(ctx: AppContext, customer_id: int) -> tuple[list[CardBookingOut], list[AuditEntryOut]]:
-    """The card's bookings (newest first) and its audit trail (personal values already redacted)."""
+async def history(
+    ctx: AppContext, customer_id: int, staff: int | None = None
+) -> tuple[list[CardBookingOut], list[AuditEntryOut]]:
+    """The card's bookings (newest first) and its audit trail (personal values already redacted).
+    With `staff` (a staff account's view): that staff member's bookings only, and no audit trail,
+    which records other staff's work."""
+    by_staff = " AND staff = ?" if staff is not None else ""
     rows = await ctx.db.fetch(
         "SELECT id, service, staff, status, start_at, end_at, price, currency, cancel_reason"
-        " FROM booking WHERE customer = ? ORDER BY start_at DESC, id DESC LIMIT 500",
+        f" FROM booking WHERE customer = ?{by_staff} ORDER BY start_at DESC, id DESC LIMIT 500",
         customer_id,
+        *([staff] if staff is not None else []),
     )
     bookings = [
         CardBookingOut(
@@ -134,10 +140,14 @@ async def history(ctx: AppContext, customer_id: int) -> tuple[list[CardBookingOu
         )
         for r in rows
     ]
-    audit_rows = await ctx.db.fetch(
-        "SELECT seq, at, actor_kind, actor_id, action, changes FROM ajanda_audit"
-        " WHERE entity = 'customer' AND entity_id = ? ORDER BY seq",
-        str(customer_id),
+    audit_rows = (
+        await ctx.db.fetch(
+            "SELECT seq, at, actor_kind, actor_id, action, changes FROM ajanda_audit"
+            " WHERE entity = 'customer' AND entity_id = ? ORDER BY seq",
+            str(customer_id),
+        )
+        if staff is None
+        else []
     )
     audit = [
         AuditEntryOut(
@@ -191,7 +201,8 @@ class CustomerController(Controller):
     @get("/{customer_id:int}", operation_id="get_customer", opt=requires(Permission.CUSTOMERS_READ))
     async def card(self, request: Request[Any, Any, Any], customer_id: PathId) -> CardOut:
         """The whole card: contact details, derived figures, bookings and the audit trail. A staff
-        account sees only the cards of customers it has served (others answer 404)."""
+        account sees only the cards of customers it has served (others answer 404), with its own
+        bookings and figures from them, and no audit trail or review flags."""
         ctx = context_of(request)
         own = principal_of(request).scoped_staff
         if own is not None and not await ctx.db.fetchval(
@@ -199,13 +210,13 @@ class CustomerController(Controller):
         ):
             raise NotFound("customer", customer_id)
         found = await load_card(ctx, customer_id)
-        bookings, audit = await history(ctx, customer_id)
+        bookings, audit = await history(ctx, customer_id, own)
         return CardOut(
             customer=customer_out(found),
-            figures=await figures(ctx, customer_id),
+            figures=await figures(ctx, customer_id, staff=own),
             bookings=bookings,
             audit=audit,
-            reviews=await open_reviews_of(ctx, customer_id),
+            reviews=await open_reviews_of(ctx, customer_id) if own is None else [],
         )
 
     @patch("/{customer_id:int}", operation_id="update_customer", opt=requires(Permission.CUSTOMERS_WRITE))

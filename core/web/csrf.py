@@ -17,12 +17,15 @@ from core.config import Settings
 
 CSRF_COOKIE = "ajanda_csrf"
 CSRF_HEADER = "x-csrf-token"
-_SESSION = COOKIE.encode() + b"="
+_SESSION = COOKIE.encode()
 
 
 def _has_session_cookie(scope: Scope) -> bool:
+    """Read the way Litestar reads cookies (names trimmed), so the check and the sign-in agree."""
     for name, value in scope["headers"]:
-        if name == b"cookie" and any(part.strip().startswith(_SESSION) for part in value.split(b";")):
+        if name == b"cookie" and any(
+            part.partition(b"=")[0].strip() == _SESSION for part in value.split(b";")
+        ):
             return True
     return False
 

@@ -17,6 +17,7 @@ async def up(db: Database) -> None:
                 username VARCHAR(100) NOT NULL, display_name VARCHAR(200) NOT NULL,
                 role VARCHAR(20) NOT NULL, staff INTEGER REFERENCES staff (id),
                 password_hash TEXT NOT NULL, totp_enc TEXT, totp_enabled BOOLEAN NOT NULL DEFAULT FALSE,
+                totp_last_step BIGINT,
                 failed_logins INTEGER NOT NULL DEFAULT 0, locked_until TIMESTAMPTZ,
                 disabled_at TIMESTAMPTZ, last_login_at TIMESTAMPTZ,
                 created_at TIMESTAMPTZ NOT NULL, updated_at TIMESTAMPTZ NOT NULL)""",
