@@ -570,3 +570,18 @@ async def test_wrong_current_passwords_count_towards_the_lockout(
         assert right.status_code == 422 and "try again later" in right.json()["errors"][0]["message"]
     async with client_for(app_for(ctx)) as other:
         assert (await sign_in(other, "oturum", PASSWORD)).status_code == 401  # locked
+
+
+async def test_a_session_cookie_written_oddly_is_still_csrf_checked(open_context: AppContext) -> None:
+    ctx = open_context
+    await create_account(ctx, "garip", PASSWORD, Role.RECEPTIONIST)
+    async with client_for(app_for(ctx)) as browser:
+        await sign_in(browser, "garip", PASSWORD)
+        session = browser.cookies.get("ajanda_session")
+    async with client_for(app_for(ctx)) as raw:
+        spaced = {"cookie": f"ajanda_session ={session}"}
+        assert (await raw.get("/api/v1/me", headers=spaced)).status_code == 200  # it signs in...
+        posted = await raw.post(
+            "/api/v1/customers", json={"name": "A B", "phone": "+905321119999"}, headers=spaced
+        )
+        assert posted.status_code == 403  # ...so it is CSRF-checked too
