@@ -158,3 +158,52 @@ async def test_figures_follow_the_bookings(open_context: AppContext) -> None:
         await bookings.cancel(upcoming.id, "moved away")
         after = (await client.get(f"/api/v1/customers/{customer}", headers=headers)).json()["figures"]
         assert after["next_booking"] is None and after["cancellations"] == 2
+
+
+async def test_marketing_consent_is_a_ledger_per_channel(open_context: AppContext) -> None:
+    ctx = open_context
+    headers = admin_headers(ctx.settings)
+    async with api_client(ctx) as client:
+        made = await client.post(
+            "/api/v1/customers", json={"name": "Nur Ak", "phone": "0532 765 43 21"}, headers=headers
+        )
+        card_id = made.json()["id"]
+        empty = (await client.get(f"/api/v1/customers/{card_id}", headers=headers)).json()
+        assert empty["consent"] == {}  # never asked: no consent
+        yes = await client.put(
+            f"/api/v1/customers/{card_id}/consent/sms", json={"granted": True}, headers=headers
+        )
+        assert yes.status_code == 200 and yes.json()["granted"] is True and yes.json()["source"] == "staff"
+        await client.put(
+            f"/api/v1/customers/{card_id}/consent/email",
+            json={"granted": True, "source": "web"},
+            headers=headers,
+        )
+        no = await client.put(
+            f"/api/v1/customers/{card_id}/consent/sms", json={"granted": False}, headers=headers
+        )
+        assert no.status_code == 200
+        card = (await client.get(f"/api/v1/customers/{card_id}", headers=headers)).json()
+        assert {k: v["granted"] for k, v in card["consent"].items()} == {"sms": False, "email": True}
+        assert card["consent"]["email"]["source"] == "web"
+        assert [a["action"] for a in card["audit"]][-3:] == [
+            "consent_granted",
+            "consent_granted",
+            "consent_withdrawn",
+        ]
+        bad = await client.put(
+            f"/api/v1/customers/{card_id}/consent/fax", json={"granted": True}, headers=headers
+        )
+        assert bad.status_code in (400, 422) and "channel" in bad.text
+        missing = await client.put(
+            "/api/v1/customers/999999/consent/sms", json={"granted": True}, headers=headers
+        )
+        assert missing.status_code == 404
+    ledger = await ctx.db.fetch(
+        "SELECT channel, granted FROM customer_consent WHERE customer = ? ORDER BY id", card_id
+    )
+    assert [(r["channel"], bool(r["granted"])) for r in ledger] == [
+        ("sms", True),
+        ("email", True),
+        ("sms", False),
+    ]

@@ -3,16 +3,17 @@ near-match review and merging duplicates."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Controller, Request, Response, get, patch, post
-from litestar.params import JSONBody, QueryParameter
+from litestar import Controller, Request, Response, get, patch, post, put
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from core.access.permissions import Permission, requires
 from core.context import AppContext
 from core.customers.card import Card, CardChanges, Figures, clean_tags, figures, load_card, update_card
+from core.customers.consent import ConsentState, consents, record_consent
 from core.customers.duplicates import Review, dismiss_review, open_reviews, open_reviews_of
 from core.customers.merge import MAX_MERGED, merge_customers
 from core.customers.search import search
@@ -102,6 +103,14 @@ class CardOut(msgspec.Struct, kw_only=True):
     audit: list[AuditEntryOut]
     # Open near-match flags on this card: the suspected duplicate and why.
     reviews: list[Review]
+    # Marketing consent per channel, current state (channels never asked are absent: no consent).
+    consent: dict[str, ConsentState]
+
+
+class ConsentIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    granted: bool
+    # Where the customer said so: at the desk, on the booking page, in an imported list, an integration.
+    source: Literal["staff", "web", "import", "api"] = "staff"
 
 
 def customer_out(card: Card, matched: bool | None = None) -> CustomerOut:
@@ -217,7 +226,25 @@ class CustomerController(Controller):
             bookings=bookings,
             audit=audit,
             reviews=await open_reviews_of(ctx, customer_id) if own is None else [],
+            consent=await consents(ctx, customer_id),
         )
+
+    @put(
+        "/{customer_id:int}/consent/{channel:str}",
+        operation_id="set_customer_consent",
+        opt=requires(Permission.CUSTOMERS_WRITE),
+    )
+    async def set_consent(
+        self,
+        request: Request[Any, Any, Any],
+        customer_id: PathId,
+        channel: FromPath[Channel],
+        data: JSONBody[ConsentIn],
+    ) -> ConsentState:
+        """Record that the customer gave or withdrew marketing consent on a channel (sms, whatsapp,
+        email, call). Each call adds a row to the consent ledger; the card shows the newest."""
+        ctx = context_of(request)
+        return await record_consent(ctx, customer_id, channel, data.granted, data.source, datetime.now(UTC))
 
     @patch("/{customer_id:int}", operation_id="update_customer", opt=requires(Permission.CUSTOMERS_WRITE))
     async def update(
