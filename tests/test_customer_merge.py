@@ -174,7 +174,9 @@ async def test_merge_keeps_the_whole_history_on_the_card_that_stays(
     )
     assert review is not None
     third = await add(ctx, "Ayse Yilmaz", "0544 111 22 33")  # flagged with both (same last seven digits)
-    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    # A fixed time of day (09:00 UTC, 12:00 in Istanbul): an hour-long booking started at the
+    # current hour would run past the 23:59 end of the working day late in the evening.
+    now = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0)
     made = {}
     for who, days_ago in ((keep, 30), (dup, 20), (dup, 10)):
         start = now - timedelta(days=days_ago)
