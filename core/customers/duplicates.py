@@ -98,7 +98,7 @@ def near_match_reasons(
 
 async def flag_near_matches(ctx: AppContext, customer_id: int, customer: NewCustomer, name_idx: str) -> int:
     """Record a review row for each same-named card whose contacts look like the new card's; returns
-    how many. Called by `create_card` in its transaction, only for a card it has just created."""
+    how many. Called by `create_card` after its transaction commits, only for a card it has just created."""
     rows = await ctx.db.fetch(
         "SELECT id, phone_enc, email_enc FROM customer WHERE name_idx = ? AND id <> ?"
         " AND merged_into IS NULL ORDER BY id DESC LIMIT ?",
