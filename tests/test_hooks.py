@@ -194,3 +194,17 @@ async def test_startup_and_shutdown_hooks_run_once_each(make_settings) -> None:
     assert calls == ["startup"]
     await ctx.stop()
     assert calls == ["startup", "shutdown"]
+
+
+async def test_a_consent_change_fires_customer_updated_with_the_channel(make_settings, start_context) -> None:
+    from core.customers.consent import record_consent
+    from core.customers.service import create_card, new_customer
+
+    changes: list[tuple[int, tuple[str, ...]]] = []
+    plugin = make_plugin(
+        "crm", customer_updated=lambda customer, changed: changes.append((customer.id, changed))
+    )
+    ctx = await start_context(make_settings(plugins={"enabled": ["crm"]}), {"crm": plugin})
+    card_id, _ = await create_card(ctx, new_customer(ctx, "Nur Ak", "0532 765 43 21", None, "staff"))
+    await record_consent(ctx, card_id, "whatsapp", True, "web", datetime.now(UTC))
+    assert changes == [(card_id, ("consent.whatsapp",))]

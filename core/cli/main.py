@@ -49,6 +49,11 @@ def run(coro: Awaitable[T]) -> T:
     return asyncio.run(wrapper())
 
 
+def progress_bar(length: int, label: str) -> Any:
+    """A progress bar on stderr, so standard output stays the report (or the CSV)."""
+    return click.progressbar(length=length, label=label, file=sys.stderr, show_pos=True)
+
+
 def setup_logging(level: str = "INFO") -> None:
     logging.basicConfig(
         level=getattr(logging, level),

@@ -240,7 +240,7 @@ async def update_card(ctx: AppContext, customer_id: int, changes: CardChanges) -
         await write_fields(ctx, customer_id, changed)
         card = await load_card(ctx, customer_id)
         await ctx.hooks.call("customer_validate", customer=card.snapshot(), action="update")
-        diff = {k: [_plain(getattr(before, k)), _plain(v)] for k, v in changed.items()}
+        diff = {k: [audit_value(getattr(before, k)), audit_value(v)] for k, v in changed.items()}
         await ctx.audit.record("customer", customer_id, "updated", diff, personal=PERSONAL)
         await ctx.hooks.call("customer_updated", customer=card.snapshot(), changed=tuple(sorted(changed)))
     return card
@@ -256,7 +256,8 @@ async def _refuse_taken(
         raise Conflict(f"customer {other} already has this {what}", {"field": field, "customer": other})
 
 
-def _plain(value: Any) -> Any:
+def audit_value(value: Any) -> Any:
+    """A value as the audit log stores it (JSON has lists, not tuples)."""
     return list(value) if isinstance(value, tuple) else value
 
 

@@ -16,7 +16,7 @@ from typing import Any, BinaryIO
 import click
 
 from core.audit.records import CLI, acting_as
-from core.cli.main import config_option, settings_for, with_context
+from core.cli.main import config_option, progress_bar, settings_for, with_context
 from core.customers.export import count_cards, export_csv, record_export
 from core.customers.importing import ImportPlan, apply, classify, map_columns, parse_mapping, read_table
 
@@ -70,10 +70,10 @@ def import_command(
     async def work(ctx: Any) -> ImportPlan:
         await ctx.start(run_migrations=True)
         with acting_as(CLI):
-            with _bar(len(table.rows), "checking ") as bar:
+            with progress_bar(len(table.rows), "checking ") as bar:
                 plan = await classify(ctx, table, columns, bar.update)
             if do_apply:
-                with _bar(plan.counts()["new"], "importing") as bar:
+                with progress_bar(plan.counts()["new"], "importing") as bar:
                     await apply(ctx, plan, bar.update)
         return plan
 
@@ -141,12 +141,7 @@ def export_command(output: Path | None, delimiter: str, config_path: str | None)
 
 
 async def _write(ctx: Any, sink: BinaryIO, separator: str, total: int) -> None:
-    with _bar(total, "exporting") as bar:
+    with progress_bar(total, "exporting") as bar:
         async for piece in export_csv(ctx, separator, progress=bar.update):
             sink.write(piece)
     sink.flush()
-
-
-def _bar(length: int, label: str) -> Any:
-    """A progress bar on stderr, so standard output stays the report (or the CSV)."""
-    return click.progressbar(length=length, label=label, file=sys.stderr, show_pos=True)

@@ -16,7 +16,6 @@ import csv
 import io
 import logging
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -24,6 +23,7 @@ from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any, Literal
 
 from core.customers.card import LANGUAGES, clean_tags
+from core.customers.duplicates import fold_name
 from core.customers.service import NewCustomer, create_card, new_customer
 from core.errors import AjandaError, FieldError
 
@@ -52,12 +52,10 @@ Progress = Callable[[int], object]
 
 
 def fold(text: str) -> str:
-    """A header (or a word) reduced to ASCII letters and digits, Turkish-aware: "E-posta", "EPOSTA" and
-    "e posta" are one header, so are "Adı Soyadı" and "ADI SOYADI" (Python lower-cases "I" to "i"
-    and "İ" to "i" plus a dot, hence the explicit dotted/dotless i)."""
-    text = text.replace("İ", "i").replace("I", "i").replace("ı", "i").lower()
-    text = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in text if ch.isascii() and ch.isalnum())
+    """A header (or a word) reduced to ASCII letters and digits with the near-match name folding
+    (Turkish-aware): "E-posta", "EPOSTA" and "e posta" are one header, so are "Adı Soyadı" and
+    "ADI SOYADI"."""
+    return "".join(ch for ch in fold_name(text) if ch.isascii() and ch.isalnum())
 
 
 def _aliases(field_name: str, headers: str) -> dict[str, str]:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from core.audit.records import current_actor
-from core.customers.card import Card, load_card, lock_cards, write_fields
+from core.customers.card import Card, audit_value, load_card, lock_cards, write_fields
 from core.customers.duplicates import add_review
 from core.customers.service import PERSONAL
 from core.errors import Conflict, FieldError, NotFound
@@ -122,7 +122,7 @@ async def merge_customers(ctx: AppContext, keep_id: int, merge_ids: Sequence[int
         await _resolve_reviews(ctx, keep_id, merged_ids, now)
         after = await load_card(ctx, keep_id)
         diff: dict[str, Any] = {"merged": merged_ids, "moved": moved}
-        diff.update({k: [_plain(getattr(keep, k)), _plain(v)] for k, v in changed.items()})
+        diff.update({k: [audit_value(getattr(keep, k)), audit_value(v)] for k, v in changed.items()})
         await ctx.audit.record("customer", keep_id, "merged", diff, personal=PERSONAL)
         for card in merged:
             await ctx.audit.record("customer", card.id, "merged_into", {"into": keep_id}, personal=PERSONAL)
@@ -155,7 +155,3 @@ async def _resolve_reviews(ctx: AppContext, keep_id: int, merged_ids: list[int],
         str(current_actor()),
         *[int(row["id"]) for row in rows],
     )
-
-
-def _plain(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value

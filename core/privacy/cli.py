@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from core.cli.main import config_option, settings_for, with_context
+from core.cli.main import config_option, progress_bar, settings_for, with_context
 from core.privacy.crypto import key_id, new_data_key
 from core.privacy.rotation import BATCH_SIZE, Advance, Tally
 
@@ -62,7 +62,7 @@ def generate() -> None:
 
 @contextmanager
 def _bar(table: str, total: int) -> Iterator[Advance]:
-    with click.progressbar(length=total, label=f"{table:<10}", file=sys.stderr, show_pos=True) as bar:
+    with progress_bar(total, f"{table:<10}") as bar:
         yield bar.update
 
 
