@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -24,10 +23,12 @@ from core.context import AppContext, build_context
 from core.customers.routes import CustomerController
 from core.customers.transfer_routes import CustomerTransferController
 from core.health.routes import healthz
+from core.notifications.routes import MessageController, MessageTemplateController
 from core.outbox.worker import Worker
 from core.plugins import core_version
 from core.scheduling.admin_routes import scheduling_admin_router
 from core.scheduling.routes import PublicSchedulingController
+from core.themes import THEME_TEMPLATES
 from core.web.access_log import access_log_middleware
 from core.web.auth import access_guard, check_route_permissions
 from core.web.csrf import csrf_middleware
@@ -35,7 +36,6 @@ from core.web.problems import EXCEPTION_HANDLERS
 from core.web.ratelimit import login_rate_limit, rate_limit
 
 log = logging.getLogger("ajanda.app")
-THEME_TEMPLATES = Path(__file__).resolve().parent.parent / "themes" / "default" / "templates"
 
 
 def plugin_routers(context: AppContext) -> list[Router]:
@@ -92,6 +92,8 @@ def create_app(
         CustomerController,
         CustomerTransferController,
         AdminBookingController,
+        MessageController,
+        MessageTemplateController,
         scheduling_admin_router(),
         *plugin_routers(ctx),
     ]

@@ -181,6 +181,42 @@ class BookingsConfig(_Section):
     max_query_days: Annotated[int, Meta(ge=1, le=366)] = 62
 
 
+Clock = Annotated[str, Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+MessageKindName = Literal[
+    "confirmation", "reminder", "rescheduled", "cancelled", "waitlist_offer", "thanks", "recall",
+    "winback", "staff_notice", "deposit_request",
+]  # fmt: skip
+Medium = Annotated[str, Meta(pattern="^[a-z][a-z0-9_]{0,19}$")]
+
+
+class MessagesConfig(_Section):
+    # Reminders go out this many hours before the start; a service may set its own (reminder_hours).
+    reminder_hours: Annotated[list[Annotated[int, Meta(ge=1, le=720)]], Meta(max_length=5)] = field(
+        default_factory=lambda: [48, 6]
+    )
+    # The thank-you with the feedback link goes out this many minutes after a visit is completed.
+    thanks_delay_minutes: Annotated[int, Meta(ge=0, le=7 * 24 * 60)] = 120
+    # Win-back: customers not seen for this many days (and with nothing booked) are invited back.
+    winback_days: Annotated[int, Meta(ge=7, le=3650)] = 90
+    # Kinds that are never sent (e.g. ["winback"] while the business is not ready for it).
+    disabled_kinds: list[MessageKindName] = []
+    # Channel order after the customer's preferred one: the first that can reach them and works wins.
+    fallback: list[Medium] = field(default_factory=lambda: ["whatsapp", "sms", "email"])
+    # Quiet hours, in the location's local time: messages on these media wait until they end.
+    quiet_start: Clock = "21:00"
+    quiet_end: Clock = "09:00"
+    quiet_media: list[Medium] = field(default_factory=lambda: ["sms", "whatsapp"])
+    # At most this many capped messages (commercial ones and the thank-you) per customer per window.
+    cap_messages: Annotated[int, Meta(ge=1, le=100)] = 2
+    cap_days: Annotated[int, Meta(ge=1, le=365)] = 7
+    # Minutes a message may be late before /healthz counts it as overdue.
+    overdue_minutes: Annotated[int, Meta(ge=1)] = 10
+    # Minutes between scans for due recall and win-back messages.
+    campaign_every_minutes: Annotated[int, Meta(ge=1)] = 60
+    # A directory of template files that win over the theme's (same layout: messages/<kind>/...).
+    templates_dir: str = ""
+
+
 class LoggingConfig(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # Log one line per HTTP request (method, path, status; never bodies or personal data).
@@ -229,6 +265,7 @@ class Settings(_Section):
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     business: BusinessConfig = field(default_factory=BusinessConfig)
     access: AccessConfig = field(default_factory=AccessConfig)
+    messages: MessagesConfig = field(default_factory=MessagesConfig)
     # One table per plugin, validated against that plugin's own config Struct when it is enabled.
     plugin: dict[str, dict[str, Any]] = {}
     # Where the file came from (None: embedded defaults); relative paths are resolved against base_dir.

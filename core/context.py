@@ -11,9 +11,10 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.audit.log import AuditLog
+from core.clock import Clock
 from core.config import Settings
 from core.db.database import Database
 from core.db.migrate import Migration, MigrationSource, migrate
@@ -24,6 +25,9 @@ from core.outbox.queue import Outbox
 from core.plugins import PluginSet, load_plugins
 from core.privacy.crypto import FieldCipher
 from core.tables import CORE_TABLES
+
+if TYPE_CHECKING:
+    from core.notifications.sender import Notifications
 
 CORE_MIGRATIONS = MigrationSource("core", "core.db.migrations")
 
@@ -39,6 +43,8 @@ class AppContext:
     job_handlers: dict[str, JobHandler] = field(default_factory=dict)
     # Per-instance state of plugins, keyed by plugin name (plugins keep no module globals).
     plugin_state: dict[str, Any] = field(default_factory=dict)
+    # What time it is for time-driven work (due jobs, reminders); tests move it.
+    clock: Clock = field(default_factory=Clock)
     started: bool = False
 
     @functools.cached_property
@@ -47,6 +53,13 @@ class AppContext:
         a previous key until `ajanda keys rotate` has rewritten them."""
         security = self.settings.security
         return FieldCipher(security.data_key.reveal(), [k.reveal() for k in security.previous_data_keys])
+
+    @functools.cached_property
+    def notifications(self) -> Notifications:
+        """Channels, templates and the send job of this instance (built on first use)."""
+        from core.notifications.sender import Notifications
+
+        return Notifications(self)
 
     def plugin_config(self, name: str) -> Any:
         """The validated config Struct of an enabled plugin."""
@@ -100,7 +113,8 @@ def build_context(settings: Settings, extra_plugins: dict[str, ModuleType] | Non
     hooks = Hooks(plugins.pm, db)
     audit = AuditLog(db, hooks)
     hooks.on_failure = audit.hook_failed
-    outbox = Outbox(db, settings.worker.max_attempts)
-    context = AppContext(settings, plugins, db, hooks, audit, outbox)
+    clock = Clock()
+    outbox = Outbox(db, settings.worker.max_attempts, clock)
+    context = AppContext(settings, plugins, db, hooks, audit, outbox, clock=clock)
     hooks.context = context
     return context

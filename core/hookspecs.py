@@ -26,11 +26,13 @@ import pluggy
 from core.audit.records import Actor, AuditRecord
 from core.bookings.snapshot import BookingSnapshot
 from core.customers.snapshot import CustomerSnapshot
+from core.notifications.snapshot import MessageSnapshot
 
 if TYPE_CHECKING:
     import click
 
     from core.context import AppContext
+    from core.notifications.channels import Channel
 
 PROJECT = "ajanda"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -197,3 +199,29 @@ def customer_merged(
 @spec(mode="all", policy="isolate", timing="after-commit")
 def audit_event(record: AuditRecord, context: AppContext) -> Awaitable[None] | None:
     """An audit row was committed; sinks forward it elsewhere (file, SIEM, another database)."""
+
+
+# ==================================================================================================
+# Notifications
+
+
+@spec(mode="collect", policy="propagate", timing="immediate")
+def register_notification_channels(context: AppContext) -> list[Channel] | None:
+    """Return the channels this plugin provides (objects following `core.notifications.channels.Channel`),
+    synchronously, once at start-up. Channel names must be unique across plugins."""
+
+
+@spec(mode="all", policy="isolate", timing="immediate")
+def notification_before_send(
+    message: MessageSnapshot, context: AppContext
+) -> Awaitable[str | None] | str | None:
+    """Called before each message is sent; return a short reason (e.g. "no KVKK consent") to suppress it.
+
+    The message is then logged as suppressed with that reason and never sent. Return None to let it go.
+    A failing implementation is logged and audited and does not stop the message.
+    """
+
+
+@spec(mode="all", policy="isolate", timing="after-commit")
+def notification_sent(message: MessageSnapshot, context: AppContext) -> Awaitable[None] | None:
+    """A message was delivered to its provider (`message.channel`, `message.sent_at` are set)."""

@@ -27,7 +27,7 @@ from core.db.migrate import MigrationSource
 from core.errors import PluginError
 
 ENTRY_POINT_GROUP = "ajanda.plugins"
-ESSENTIAL = ("core.bookings.hooks",)
+ESSENTIAL = ("core.bookings.hooks", "core.notifications.hooks")
 BUILTIN_PACKAGE = "plugins"
 
 

@@ -4,6 +4,7 @@ from core.access.tables import Account, AccountSession, ApiToken
 from core.audit.tables import AuditEntry
 from core.bookings.tables import Booking, BookingChange, Occupancy
 from core.customers.tables import Customer, CustomerConsent, CustomerReview
+from core.notifications.tables import Message, MessageAttempt, MessageTemplate
 from core.outbox.tables import Job, WorkerHeartbeat
 from core.scheduling.tables import (
     Closure,
@@ -41,4 +42,7 @@ CORE_TABLES: tuple[type, ...] = (
     Account,
     AccountSession,
     ApiToken,
+    Message,
+    MessageAttempt,
+    MessageTemplate,
 )

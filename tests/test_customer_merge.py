@@ -230,6 +230,7 @@ async def test_merge_keeps_the_whole_history_on_the_card_that_stays(
             "booking": 3,
             "waitlist_entry": 1,
             "customer_consent": 1,
+            "message": 0,
         }
         assert merged_audit[0]["changes"]["email"] == ["[redacted]", "[redacted]"]
         assert merged_audit[0]["changes"]["notes"] == ["[redacted]", "[redacted]"]

@@ -170,8 +170,28 @@ async def seed(ctx: AppContext) -> dict[str, Any]:
     from core.outbox.worker import Worker
 
     await ctx.outbox.enqueue("nobody.handles", {}, max_attempts=1)
+    # A message whose provider refused it: the refusal (which may quote the address) is encrypted.
+    ctx.notifications._channels = [RefusingChannel()]
     await Worker(ctx).run_once()
     return ids
+
+
+class RefusingChannel:
+    """A provider that refuses everything, quoting the address as real ones do."""
+
+    name = "refuser"
+    medium = "email"
+
+    def serves(self, kind: str, recipient: str) -> bool:
+        return True
+
+    def needs_address(self) -> bool:
+        return True
+
+    async def send(self, message: Any) -> str | None:
+        from core.notifications.channels import ChannelError
+
+        raise ChannelError(f"mailbox {message.to} is full")
 
 
 async def snapshot(ctx: AppContext) -> dict[str, dict[int, Any]]:

@@ -29,6 +29,9 @@ class Permission(StrEnum):
     SCHEDULING_MANAGE = "scheduling.manage"
     AUDIT_READ = "audit.read"
     JOBS_MANAGE = "jobs.manage"
+    MESSAGES_READ = "messages.read"  # the message log
+    MESSAGES_SEND = "messages.send"  # resend
+    MESSAGES_TEMPLATES = "messages.templates"  # edit what messages say
     PLUGINS_READ = "plugins.read"
     USERS_MANAGE = "users.manage"
     ACCOUNT_SELF = "account.self"  # one's own password, second factor, sessions
@@ -40,7 +43,12 @@ _EVERYONE = {
     Permission.SCHEDULING_READ,
     Permission.ACCOUNT_SELF,
 }
-_FRONT_DESK = _EVERYONE | {Permission.BOOKINGS_WRITE, Permission.CUSTOMERS_WRITE}
+_FRONT_DESK = _EVERYONE | {
+    Permission.BOOKINGS_WRITE,
+    Permission.CUSTOMERS_WRITE,
+    Permission.MESSAGES_READ,
+    Permission.MESSAGES_SEND,
+}
 _MANAGER = _FRONT_DESK | {
     Permission.CUSTOMERS_MERGE,
     Permission.CUSTOMERS_IMPORT,
@@ -48,6 +56,7 @@ _MANAGER = _FRONT_DESK | {
     Permission.AUDIT_READ,
     Permission.JOBS_MANAGE,
     Permission.PLUGINS_READ,
+    Permission.MESSAGES_TEMPLATES,
 }
 
 MATRIX: dict[Role, frozenset[Permission]] = {

@@ -7,14 +7,20 @@ A token is `base64url(booking id, expiry) . base64url(HMAC-SHA256)` under a key 
 from __future__ import annotations
 
 import base64
+import functools
 import struct
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from core.errors import AjandaError
+
+if TYPE_CHECKING:
+    from core.bookings.snapshot import BookingSnapshot
+    from core.context import AppContext
 
 
 class BadLink(AjandaError):
@@ -55,3 +61,19 @@ class LinkSigner:
         if (now or datetime.now(UTC)).timestamp() > expires:
             raise BadLink("this link has expired")
         return int(booking_id)
+
+
+def signer(ctx: AppContext) -> LinkSigner:
+    return _signer_for(ctx.settings.security.secret_key.reveal())
+
+
+@functools.lru_cache(maxsize=4)
+def _signer_for(secret_key: str) -> LinkSigner:
+    # One key derivation (HKDF) per secret, not one per booking answered or message sent.
+    return LinkSigner(secret_key)
+
+
+def self_service_url(ctx: AppContext, booking: BookingSnapshot) -> str:
+    expires = booking.end + timedelta(days=ctx.settings.bookings.link_valid_days_after)
+    token = signer(ctx).sign(booking.id, expires)
+    return f"{ctx.settings.server.base_url()}/api/v1/self/{token}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
@@ -13,7 +12,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from core.access.permissions import Permission, requires
 from core.audit.records import Actor, set_actor
 from core.bookings import waitlist
-from core.bookings.links import BadLink, LinkSigner
+from core.bookings.links import BadLink, self_service_url, signer
 from core.bookings.service import BOOKING_COLUMNS, BookingService, NewBooking, snapshot
 from core.bookings.snapshot import BookingSnapshot
 from core.context import AppContext
@@ -145,22 +144,6 @@ class CancelOut(msgspec.Struct):
     booking: BookingOut
     # What the cancellation policy does with a paid deposit: "refund" or "keep" ("none": nothing paid).
     deposit: str
-
-
-def signer(ctx: AppContext) -> LinkSigner:
-    return _signer_for(ctx.settings.security.secret_key.reveal())
-
-
-@functools.lru_cache(maxsize=4)
-def _signer_for(secret_key: str) -> LinkSigner:
-    # One key derivation (HKDF) per secret, not one per booking answered.
-    return LinkSigner(secret_key)
-
-
-def self_service_url(ctx: AppContext, booking: BookingSnapshot) -> str:
-    expires = booking.end + timedelta(days=ctx.settings.bookings.link_valid_days_after)
-    token = signer(ctx).sign(booking.id, expires)
-    return f"{ctx.settings.server.base_url()}/api/v1/self/{token}"
 
 
 async def booking_out(ctx: AppContext, booking: BookingSnapshot, with_link: bool = False) -> BookingOut:

@@ -23,6 +23,7 @@ from core.bookings import waitlist
 from core.bookings.snapshot import BookingSnapshot, BookingStatus
 from core.customers.service import NewCustomer, find_or_create
 from core.errors import Conflict, FieldError, NotFound
+from core.notifications.planner import Planner
 from core.scheduling.availability import Slot, find_slots, from_minutes, to_minutes
 from core.scheduling.catalogue import Catalogue, catalogue
 from core.scheduling.loader import (
@@ -87,6 +88,8 @@ class NewBooking:
     # When the booking is made: now, or an earlier moment when importing history (notice rules and
     # `created_at` follow it).
     as_of: datetime | None = None
+    # A waitlist offer: the customer gets the offer message instead of a confirmation.
+    offer: bool = False
 
 
 def snapshot(row: Any, service_ids: tuple[int, ...] | None = None) -> BookingSnapshot:
@@ -367,6 +370,9 @@ class BookingService:
             "source": request.source, "visit": visit_key, "series": series_key,
         }  # fmt: skip
         await self.ctx.audit.record("booking", booking.id, "created", changes)
+        await Planner(self.ctx).created(
+            booking, service.reminder_hours, group=visit_key or series_key, offer=request.offer
+        )
         await self.ctx.hooks.call("booking_created", booking=booking)
         return booking
 
@@ -595,6 +601,7 @@ class BookingService:
             await self.ctx.audit.record(
                 "booking", booking_id, "confirmed", {"status": [old.status, "confirmed"]}
             )
+            await Planner(self.ctx).confirmed(booking)
             await self.ctx.hooks.call("booking_confirmed", booking=booking)
         return booking
 
@@ -628,6 +635,7 @@ class BookingService:
             {"status": [old.status, "cancelled"], "reason": reason},
             actor=actor,
         )
+        await Planner(self.ctx).cancelled(booking, reason)
         await self.ctx.hooks.call("booking_cancelled", booking=booking, reason=reason, by=actor)
         return booking
 
@@ -645,6 +653,8 @@ class BookingService:
             booking = await self._set_status(booking_id, status)
             await self._history(booking_id, status, old, booking)
             await self.ctx.audit.record("booking", booking_id, status, {"status": [old.status, status]})
+            if status == "completed":
+                await Planner(self.ctx).completed(booking)
             await self.ctx.hooks.call(hook, booking=booking)
         return booking
 
@@ -687,6 +697,7 @@ class BookingService:
                     {"start": [old.start.isoformat(), new_start.isoformat()],
                      "staff": [old.staff_id, new_staff]},
                 )  # fmt: skip
+                await Planner(self.ctx).rescheduled(old, booking, service.reminder_hours)
                 await self.ctx.hooks.call("booking_rescheduled", booking=booking, previous=old)
         except SlotTaken as err:
             err.extra["alternatives"] = await self._alternatives(

@@ -117,6 +117,7 @@ async def offer_round(ctx: AppContext, location_id: int, day: date) -> list[int]
                             location_id=location_id,
                             source="api",
                             hold_minutes=minutes,
+                            offer=True,
                         )
                     )
                     await ctx.db.execute(

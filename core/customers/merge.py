@@ -26,12 +26,13 @@ if TYPE_CHECKING:
 
 # Every (table, column) that references customer.id. The one list a merge moves; a table added
 # later that references customers must be added here, or a merge leaves its rows behind on the
-# merged card, outside the kept card's history. Still to come: the messages table (sent and
-# received messages) and the payments table (deposits, payments, refunds) when those modules land.
+# merged card, outside the kept card's history. Still to come: the payments table (deposits,
+# payments, refunds) when that module lands.
 REFERENCES: tuple[tuple[str, str], ...] = (
     ("booking", "customer"),
     ("waitlist_entry", "customer"),
     ("customer_consent", "customer"),
+    ("message", "customer"),
 )
 MAX_MERGED = 50
 

@@ -7,6 +7,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, get
 
+from core.notifications.log import overdue
 from core.outbox.worker import workers_alive
 from core.plugins import core_version
 from core.web.auth import context_of
@@ -18,20 +19,28 @@ class JobCounts(msgspec.Struct):
     dead: int
 
 
+class MessageCounts(msgspec.Struct):
+    # Due more than `[messages] overdue_minutes` ago and still waiting to go out.
+    overdue: int
+    # Gave up after every retry (see the message log; "resend" queues them again).
+    failed: int
+
+
 class Health(msgspec.Struct):
     status: str  # ok | degraded | down
     database: bool
     workers_alive: int
     jobs: JobCounts | None
     version: str
+    messages: MessageCounts | None = None
 
 
 @get("/healthz", opt={"public": True}, operation_id="health", tags=["system"])
 async def healthz(request: Request[Any, Any, Any]) -> Response[Health]:
-    """Database reachable, workers alive, due and dead jobs.
+    """Database reachable, workers alive, due and dead jobs, overdue and failed messages.
 
-    200 with status `ok` or `degraded` (no worker alive, or dead jobs waiting for someone); 503 when
-    the database cannot be reached.
+    200 with status `ok` or `degraded` (no worker alive, dead jobs waiting for someone, or overdue
+    messages); 503 when the database cannot be reached.
     """
     ctx = context_of(request)
     version = core_version()
@@ -39,5 +48,9 @@ async def healthz(request: Request[Any, Any, Any]) -> Response[Health]:
         return Response(Health("down", False, 0, None, version), status_code=503)
     counts = await ctx.outbox.counts()
     alive = await workers_alive(ctx)
-    status = "ok" if alive and counts["dead"] == 0 else "degraded"
-    return Response(Health(status, True, alive, JobCounts(**counts), version))
+    messages = MessageCounts(
+        overdue=await overdue(ctx),
+        failed=int(await ctx.db.fetchval("SELECT COUNT(*) FROM message WHERE status = 'failed'") or 0),
+    )
+    status = "ok" if alive and counts["dead"] == 0 and messages.overdue == 0 else "degraded"
+    return Response(Health(status, True, alive, JobCounts(**counts), version, messages))

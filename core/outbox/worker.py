@@ -22,6 +22,7 @@ import msgspec
 
 from core.audit.records import Actor, acting_as
 from core.outbox.queue import ERROR_FIELD
+from core.outbox.running import Deferred, RunningJob, current_job
 
 if TYPE_CHECKING:
     from core.context import AppContext
@@ -70,7 +71,7 @@ class Worker:
 
     async def sweep(self, force: bool = False) -> None:
         """Time-driven work that needs no job row: cancel bookings whose hold has run out, delete
-        login sessions that have ended.
+        login sessions that have ended, queue the period's recall and win-back scan.
 
         (Each cancellation frees its slot and, in the same transaction, queues the waitlist offer.)
         """
@@ -80,6 +81,7 @@ class Worker:
         self._last_sweep = loop_time
         from core.access.sessions import purge_sessions
         from core.bookings.service import BookingService
+        from core.notifications.campaigns import schedule_scan
 
         expired = await BookingService(self.context).expire_holds()
         if expired:
@@ -87,9 +89,10 @@ class Worker:
         ended = await purge_sessions(self.context)
         if ended:
             log.info("%d ended login session(s) deleted", ended)
+        await schedule_scan(self.context)
 
     async def claim(self, limit: int | None = None) -> list[Any]:
-        now = datetime.now(UTC)
+        now = self.context.clock.now()
         lease_until = now + timedelta(seconds=self.config.lease)
         lock = " FOR UPDATE SKIP LOCKED" if self.db.kind == "postgres" else ""
         async with self.db.transaction():
@@ -114,6 +117,8 @@ class Worker:
         """Run one claimed job; True when it succeeded."""
         kind = job["kind"]
         handler = self.context.job_handlers.get(kind)
+        running = RunningJob(int(job["id"]), kind, int(job["attempts"]), int(job["max_attempts"]))
+        token = current_job.set(running)
         try:
             if handler is None:
                 raise LookupError(f"no handler for job kind {kind!r} (is its plugin enabled?)")
@@ -122,18 +127,34 @@ class Worker:
                 result = handler(payload, self.context)
                 if asyncio.iscoroutine(result):
                     await asyncio.wait_for(result, timeout=self.config.lease * 0.8)
+        except Deferred as later:
+            await self._defer(job, later)
+            return True
         except Exception as err:
             await self._failed(job, err)
             return False
+        finally:
+            current_job.reset(token)
         await self._finish(job)
         return True
+
+    async def _defer(self, job: Any, later: Deferred) -> None:
+        log.info("job %s (%s) deferred: %s", job["id"], job["kind"], later.why)
+        async with self.db.transaction():
+            await self.db.execute(
+                "UPDATE ajanda_job SET status = 'pending', run_at = ?, attempts = attempts - 1,"
+                " locked_by = NULL, locked_until = NULL WHERE id = ? AND locked_by = ?",
+                later.until.astimezone(UTC),
+                job["id"],
+                self.worker_id,
+            )
 
     async def _finish(self, job: Any) -> None:
         async with self.db.transaction():
             await self.db.execute(
                 "UPDATE ajanda_job SET status = 'done', finished_at = ?, locked_by = NULL,"
                 " locked_until = NULL WHERE id = ? AND locked_by = ?",
-                datetime.now(UTC),
+                self.context.clock.now(),
                 job["id"],
                 self.worker_id,
             )
@@ -141,7 +162,7 @@ class Worker:
     async def _failed(self, job: Any, err: BaseException) -> None:
         error = self.context.cipher.encrypt(f"{type(err).__name__}: {err}"[:2000], ERROR_FIELD)
         attempts = int(job["attempts"])
-        now = datetime.now(UTC)
+        now = self.context.clock.now()
         async with self.db.transaction():
             if attempts >= int(job["max_attempts"]):
                 log.error("job %s (%s) is dead after %d attempts", job["id"], job["kind"], attempts)

@@ -56,6 +56,8 @@ DaysAhead = Annotated[int, msgspec.Meta(ge=1, le=3650)]
 Step = Annotated[int, msgspec.Meta(ge=5, le=240)]
 Count = Annotated[int, msgspec.Meta(ge=1, le=1000)]
 RecallDays = Annotated[int, msgspec.Meta(ge=1, le=3650)]
+# Hours before the start at which reminders go out; null: the business default ([messages] reminder_hours).
+ReminderHours = Annotated[list[Annotated[int, msgspec.Meta(ge=1, le=24 * 30)]], msgspec.Meta(max_length=5)]
 Amount = Annotated[str, msgspec.Meta(description='decimal text with at most two decimals, e.g. "450.00"')]
 Currency = Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$", description="ISO 4217, e.g. TRY")]
 Category = Annotated[str, msgspec.Meta(max_length=100, pattern=NO_NUL)]
@@ -169,6 +171,7 @@ class ServiceIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     slot_step_min: Step = 15
     seats: Count = 1
     recall_days: RecallDays | None = None
+    reminder_hours: ReminderHours | None = None
     active: bool = True
     locations: Ids = []
     resources: Ids = []
@@ -193,6 +196,7 @@ class ServicePatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     slot_step_min: Step | Unset = UNSET
     seats: Count | Unset = UNSET
     recall_days: RecallDays | Unset | None = UNSET
+    reminder_hours: ReminderHours | Unset | None = UNSET
     active: bool | Unset = UNSET
     locations: Ids | Unset = UNSET
     resources: Ids | Unset = UNSET
@@ -218,6 +222,7 @@ class ServiceOut(msgspec.Struct):
     slot_step_min: int
     seats: int
     recall_days: int | None
+    reminder_hours: list[int] | None
     active: bool
     locations: list[int]
     resources: list[int]
@@ -587,7 +592,7 @@ async def _check_resource_move(db: Database, resource_id: int, location_id: int)
 SERVICE_COLUMNS = (
     "name", "category", "description", "duration_min", "buffer_before_min", "buffer_after_min", "prep_min",
     "cleanup_min", "price", "currency", "deposit_kind", "deposit_value", "required_skill", "min_notice_min",
-    "max_days_ahead", "slot_step_min", "seats", "recall_days", "active",
+    "max_days_ahead", "slot_step_min", "seats", "recall_days", "reminder_hours", "active",
 )  # fmt: skip
 
 
@@ -607,6 +612,7 @@ async def service_records(db: Database, **filters: Any) -> list[ServiceOut]:
             deposit_value=money(r["deposit_value"]),
             active=bool(r["active"]),
             recall_days=None if r["recall_days"] is None else int(r["recall_days"]),
+            reminder_hours=None if r["reminder_hours"] is None else json.loads(r["reminder_hours"]),
         )
         out.append(
             ServiceOut(
@@ -634,6 +640,8 @@ async def _write_service(
         await _check_service_resources(db, state["locations"], state["resources"], "resources" in values)
     columns = _columns(state, values, SERVICE_COLUMNS)
     columns.update({k: Decimal(columns[k]) for k in ("price", "deposit_value") if k in columns})
+    if columns.get("reminder_hours") is not None:
+        columns["reminder_hours"] = json.dumps(sorted(set(columns["reminder_hours"]), reverse=True))
     row_id = await _upsert(db, "service", row_id, columns)
     for field, table, column in (
         ("locations", "service_location", "location"),

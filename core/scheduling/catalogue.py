@@ -45,6 +45,8 @@ class ServiceInfo:
     deposit_value: str
     location_ids: tuple[int, ...]
     resource_ids: tuple[int, ...]
+    # Hours before the start at which reminders go out; None: the business default.
+    reminder_hours: tuple[int, ...] | None = None
 
     def deposit_due(self) -> str:
         if self.deposit_kind == "fixed":
@@ -187,7 +189,7 @@ async def _read_service(db: Database, service_id: int) -> ServiceInfo | None:
     rows = await db.fetch(
         "SELECT id, name, category, duration_min, buffer_before_min, buffer_after_min, prep_min, cleanup_min,"
         " price, currency, deposit_kind, deposit_value, required_skill, min_notice_min,"
-        " max_days_ahead, slot_step_min, seats FROM service WHERE id = ? AND active = ?",
+        " max_days_ahead, slot_step_min, seats, reminder_hours FROM service WHERE id = ? AND active = ?",
         service_id,
         True,
     )
@@ -227,6 +229,7 @@ async def _read_service(db: Database, service_id: int) -> ServiceInfo | None:
         deposit_value=money(r["deposit_value"]),
         location_ids=tuple(int(x["location"]) for x in locations),
         resource_ids=tuple(int(x["resource"]) for x in resources),
+        reminder_hours=None if r["reminder_hours"] is None else tuple(json.loads(r["reminder_hours"])),
     )
 
 

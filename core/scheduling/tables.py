@@ -57,6 +57,7 @@ class Service(Table, tablename="service"):
     slot_step_min = Integer(default=15)
     seats = Integer(default=1)
     recall_days = Integer(null=True, default=None)
+    reminder_hours = Text(null=True, default=None)  # JSON list of hours before the start; null: default
     active = Boolean(default=True)
 
 

@@ -1,0 +1,102 @@
+"""Recall and win-back: messages that no booking change causes, found by a periodic scan.
+
+- Recall: a periodic service (its `recall_days`) is due again since the customer's last completed visit
+  for it, and they have nothing booked.
+- Win-back: the customer's last completed visit is `[messages] winback_days` old and nothing is booked.
+
+Only customers who fell due within the last `WINDOW_DAYS` are picked, so switching the feature on over
+years of imported history does not message everyone at once. Each message's dedupe key names the visit
+it follows, so a customer is recalled once per visit however often the scan runs; consent, the cap and
+quiet hours are checked when it is sent. The scan itself is an outbox job keyed by its time bucket, so
+several workers run it once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from core.db.values import as_utc
+from core.notifications.planner import message_job
+from core.outbox.queue import NewJob
+
+if TYPE_CHECKING:
+    from core.context import AppContext
+
+CAMPAIGN_JOB = "core.message_campaigns"
+WINDOW_DAYS = 30
+ACTIVE = ("pending", "confirmed")
+
+
+async def schedule_scan(ctx: AppContext) -> None:
+    """Queue this period's scan (once per period, whichever worker gets here first)."""
+    every = ctx.settings.messages.campaign_every_minutes * 60
+    bucket = int(ctx.clock.now().timestamp()) // every
+    await ctx.outbox.enqueue(CAMPAIGN_JOB, {}, dedupe_key=f"campaigns:{every}:{bucket}")
+
+
+async def _booked_ahead(ctx: AppContext, now: datetime) -> set[int]:
+    rows = await ctx.db.fetch(
+        "SELECT DISTINCT customer FROM booking WHERE customer IS NOT NULL AND start_at > ?"
+        " AND status IN (?, ?)",
+        now, *ACTIVE,
+    )  # fmt: skip
+    return {int(r["customer"]) for r in rows}
+
+
+async def due_recalls(ctx: AppContext, now: datetime) -> list[NewJob]:
+    rows = await ctx.db.fetch(
+        "SELECT b.customer, b.service, s.name, s.recall_days, MAX(b.start_at) AS last"
+        " FROM booking b JOIN service s ON s.id = b.service"
+        " WHERE b.status = 'completed' AND b.customer IS NOT NULL AND s.recall_days IS NOT NULL"
+        " AND s.active = ? GROUP BY b.customer, b.service, s.name, s.recall_days",
+        True,
+    )
+    ahead = await _booked_ahead(ctx, now)
+    jobs = []
+    for r in rows:
+        last = as_utc(r["last"])
+        if last is None or int(r["customer"]) in ahead:
+            continue
+        due = last + timedelta(days=int(r["recall_days"]))
+        if now - timedelta(days=WINDOW_DAYS) < due <= now:
+            key = f"recall:{r['customer']}:{r['service']}:{int(last.timestamp())}"
+            extra: dict[str, Any] = {"service": r["name"], "last_visit": last.isoformat()}
+            jobs.append(message_job("recall", key, now, customer_id=int(r["customer"]), extra=extra))
+    return jobs
+
+
+async def due_winbacks(ctx: AppContext, now: datetime) -> list[NewJob]:
+    days = ctx.settings.messages.winback_days
+    oldest, newest = now - timedelta(days=days + WINDOW_DAYS), now - timedelta(days=days)
+    rows = await ctx.db.fetch(
+        "SELECT customer, MAX(start_at) AS last FROM booking"
+        " WHERE status = 'completed' AND customer IS NOT NULL GROUP BY customer"
+        " HAVING MAX(start_at) > ? AND MAX(start_at) <= ?",
+        oldest, newest,
+    )  # fmt: skip
+    ahead = await _booked_ahead(ctx, now)
+    jobs = []
+    for r in rows:
+        last = as_utc(r["last"])
+        if last is None or int(r["customer"]) in ahead:
+            continue
+        key = f"winback:{r['customer']}:{int(last.timestamp())}"
+        jobs.append(
+            message_job(
+                "winback", key, now, customer_id=int(r["customer"]), extra={"last_visit": last.isoformat()}
+            )
+        )
+    return jobs
+
+
+async def run_scan(payload: dict[str, Any], ctx: AppContext) -> None:
+    now = ctx.clock.now()
+    off = ctx.settings.messages.disabled_kinds
+    jobs = []
+    if "recall" not in off:
+        jobs += await due_recalls(ctx, now)
+    if "winback" not in off:
+        jobs += await due_winbacks(ctx, now)
+    for start in range(0, len(jobs), 200):
+        await ctx.outbox.enqueue_many(jobs[start : start + 200])
