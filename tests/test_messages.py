@@ -8,13 +8,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import icalendar
+import pytest
 
 from core.bookings.service import BookingService, NewBooking
 from core.context import AppContext
+from core.customers.consent import record_consent
 from core.customers.service import find_or_create, new_customer
 from core.outbox.worker import Worker
 from tests import business as biz
-from tests.messaging import SmtpServer, listener, smtp_server
+from tests.conftest import admin_headers, api_client
+from tests.messaging import Listener, SmtpServer, listener, smtp_server
 
 __all__ = ["listener", "smtp_server"]  # fixtures
 
@@ -127,3 +130,191 @@ async def test_confirmation_email_in_the_customers_language_with_an_invite_then_
         ("reminder", "sent", "mail"),
         ("reminder", "sent", "mail"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("start", "label"),
+    [
+        # The 48 h reminder of a Monday 10:00 visit falls before the clocks change that Sunday.
+        (datetime(2027, 3, 29, 8, 0, tzinfo=UTC), "spring forward"),  # 10:00 CEST
+        (datetime(2027, 11, 1, 9, 0, tzinfo=UTC), "fall back"),  # 10:00 CET
+    ],
+)
+async def test_reminders_across_a_dst_change_come_48_real_hours_early_and_say_the_local_time(
+    make_settings: Callable[..., Any],
+    start_context: Any,
+    smtp_server: SmtpServer,
+    start: datetime,
+    label: str,
+) -> None:
+    ctx = await messaging(make_settings, start_context, [channel("mail", "email", smtp_server.url())])
+    shop = await biz.build(zone="Europe/Berlin")
+    cut = await biz.add_service(shop, "Haircut")
+    who = await customer(ctx, "Jane Doe", email="jane@example.com", language="en")
+    booking = await BookingService(ctx).create(NewBooking(service_id=cut, start=start, customer_id=who))
+    due = await job_times(ctx, f"msg:reminder:{booking.id}:")
+    assert due == [start - timedelta(hours=48), start - timedelta(hours=6)], label
+    await drain(ctx)  # the confirmation
+    ctx.clock.set(due[0] - timedelta(seconds=1))
+    await drain(ctx)
+    assert len(smtp_server.mailbox.to("jane@example.com")) == 1
+    ctx.clock.set(due[0])
+    await drain(ctx)
+    reminder = smtp_server.mailbox.to("jane@example.com")[-1]
+    text = reminder.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "10:00" in text and "Monday" in text, text
+
+
+async def test_sms_to_the_preferred_channel_in_turkish_and_fallback_when_it_fails(
+    make_settings: Callable[..., Any], start_context: Any, smtp_server: SmtpServer, listener: Listener
+) -> None:
+    ctx = await messaging(
+        make_settings,
+        start_context,
+        [channel("mail", "email", smtp_server.url()), channel("sms", "sms", listener.url())],
+    )
+    shop = await biz.build()
+    cut = await biz.add_service(shop, "Saç kesimi")
+    who = await customer(
+        ctx, "Ayşe Yılmaz", phone="0532 123 45 67", email="ayse@example.com", preferred="sms"
+    )
+    ctx.clock.set(day_at(0, 12))
+    service = BookingService(ctx)
+    booking = await service.create(NewBooking(service_id=cut, start=day_at(4, 14), customer_id=who))
+    await drain(ctx)
+    [sms] = listener.posts
+    assert sms["to"] == "905321234567" and sms["category"] == "transactional"
+    assert "Saç kesimi" in sms["message"] and "14:00" in sms["message"]
+    assert smtp_server.mailbox.to("ayse@example.com") == []
+
+    listener.status = 500  # the SMS provider is down: the same attempt goes on by e-mail
+    await service.reschedule(booking.id, day_at(4, 15))
+    await drain(ctx)
+    [mail] = smtp_server.mailbox.to("ayse@example.com")
+    assert "15:00" in mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    [moved] = await messages_of(ctx, customer=who, kind="rescheduled")
+    assert (moved["status"], moved["channel"]) == ("sent", "mail")
+    async with api_client(ctx) as client:
+        detail = (
+            await client.get(f"/api/v1/messages/{moved['id']}", headers=admin_headers(ctx.settings))
+        ).json()
+    assert [(t["channel"], t["status"]) for t in detail["tries"]] == [("sms", "failed"), ("mail", "sent")]
+    assert "500" in detail["tries"][0]["error"] or "Internal" in detail["tries"][0]["error"]
+
+
+async def test_reschedule_moves_pending_reminders_and_cancel_removes_them(
+    make_settings: Callable[..., Any], start_context: Any, smtp_server: SmtpServer
+) -> None:
+    ctx = await messaging(make_settings, start_context, [channel("mail", "email", smtp_server.url())])
+    shop = await biz.build()
+    cut = await biz.add_service(shop, "Haircut", reminder_hours="[24]")  # the service's own offset
+    who = await customer(ctx, "Jane Doe", email="jane@example.com", language="en")
+    service = BookingService(ctx)
+    first = day_at(5, 10)
+    booking = await service.create(NewBooking(service_id=cut, start=first, customer_id=who))
+    assert await job_times(ctx, f"msg:reminder:{booking.id}:") == [first - timedelta(hours=24)]
+    second = day_at(6, 16)
+    await service.reschedule(booking.id, second)
+    assert await job_times(ctx, f"msg:reminder:{booking.id}:") == [second - timedelta(hours=24)]
+    await service.cancel(booking.id, reason="customer is ill")
+    assert await job_times(ctx, f"msg:reminder:{booking.id}:") == []
+    await drain(ctx)
+    ctx.clock.set(second - timedelta(hours=24))
+    await drain(ctx)
+    # All of it happened before the worker ran: only the cancellation is still true, so only it goes.
+    subjects = [m["Subject"].lower() for m in smtp_server.mailbox.to("jane@example.com")]
+    assert len(subjects) == 1 and "cancel" in subjects[0], subjects
+    log = {m["kind"]: (m["status"], m["detail"]) for m in await messages_of(ctx, customer=who)}
+    assert log == {
+        "confirmation": ("suppressed", "booking is cancelled"),
+        "rescheduled": ("suppressed", "booking is cancelled"),
+        "cancelled": ("sent", ""),
+    }
+    cancelled = smtp_server.mailbox.to("jane@example.com")[-1].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "customer is ill" in cancelled
+
+
+async def test_quiet_hours_shift_an_sms_to_the_morning_but_not_an_email(
+    make_settings: Callable[..., Any], start_context: Any, smtp_server: SmtpServer, listener: Listener
+) -> None:
+    ctx = await messaging(
+        make_settings,
+        start_context,
+        [channel("mail", "email", smtp_server.url()), channel("sms", "sms", listener.url())],
+    )
+    shop = await biz.build()
+    cut = await biz.add_service(shop, "Haircut")
+    texter = await customer(ctx, "Ali Veli", phone="05321234567", preferred="sms")
+    mailer = await customer(ctx, "Jane Doe", email="jane@example.com", language="en")
+    night = day_at(1, 23) + timedelta(minutes=30)  # 23:30 in Istanbul
+    ctx.clock.set(night)
+    service = BookingService(ctx)
+    await service.create(NewBooking(service_id=cut, start=day_at(4, 10), customer_id=texter))
+    await service.create(NewBooking(service_id=cut, start=day_at(4, 11), customer_id=mailer))
+    await drain(ctx)
+    assert listener.posts == [] and len(smtp_server.mailbox.to("jane@example.com")) == 1
+    [waiting] = await messages_of(ctx, customer=texter, kind="confirmation")
+    assert waiting["status"] == "queued"
+    morning = day_at(2, 9)
+    assert await job_times(ctx, "msg:confirmation:") == [morning]
+    ctx.clock.set(morning - timedelta(minutes=1))
+    await drain(ctx)
+    assert listener.posts == []
+    ctx.clock.set(morning)
+    await drain(ctx)
+    assert len(listener.posts) == 1
+
+
+async def test_frequency_cap_and_commercial_messages_only_with_consent(
+    make_settings: Callable[..., Any], start_context: Any, smtp_server: SmtpServer
+) -> None:
+    ctx = await messaging(
+        make_settings, start_context, [channel("mail", "email", smtp_server.url())], cap_messages=1
+    )
+    shop = await biz.build()
+    cut = await biz.add_service(shop, "Haircut")
+    facial = await biz.add_service(shop, "Facial", recall_days=30)
+    service = BookingService(ctx)
+
+    async def visit(who: int, service_id: int, days_ago: int) -> None:
+        start = day_at(-days_ago, 10)
+        made = await service.create(
+            NewBooking(service_id=service_id, start=start, customer_id=who, as_of=start - timedelta(days=1))
+        )
+        await service.complete(made.id)
+
+    # Win-back: two customers last seen 95 days ago; only the one who consented to e-mail hears from us.
+    yes = await customer(ctx, "Yes Person", email="yes@example.com", language="en")
+    no = await customer(ctx, "No Person", email="no@example.com", language="en")
+    await record_consent(ctx, yes, "email", True, "staff", day_at(-100, 9))
+    await visit(yes, cut, 95)
+    await visit(no, cut, 95)
+    # Recall: a facial 35 days ago is due again, unless something is booked already.
+    due = await customer(ctx, "Due Person", email="due@example.com", language="en")
+    booked = await customer(ctx, "Booked Person", email="booked@example.com", language="en")
+    for who in (due, booked):
+        await record_consent(ctx, who, "email", True, "staff", day_at(-100, 9))
+        await visit(who, facial, 35)
+    await service.create(NewBooking(service_id=cut, start=day_at(3, 12), customer_id=booked))
+    await drain(ctx)  # completion thank-yous are not due yet; the booked one's confirmation goes
+
+    from core.notifications.campaigns import run_scan
+
+    await run_scan({}, ctx)
+    await drain(ctx)
+    assert [m["status"] for m in await messages_of(ctx, customer=yes, kind="winback")] == ["sent"]
+    [refused] = await messages_of(ctx, customer=no, kind="winback")
+    assert (refused["status"], refused["detail"]) == ("suppressed", "no marketing consent")
+    assert smtp_server.mailbox.to("no@example.com") == []
+    assert [m["status"] for m in await messages_of(ctx, customer=due, kind="recall")] == ["sent"]
+    assert await messages_of(ctx, customer=booked, kind="recall") == []
+    await run_scan({}, ctx)  # scanning again recalls nobody twice
+    await drain(ctx)
+    assert len(await messages_of(ctx, kind="recall")) == 1
+
+    # The cap (1 capped message per 7 days): the thank-you after Yes Person's next visit waits out.
+    ctx.clock.set(ctx.clock.now() + timedelta(hours=3))
+    await drain(ctx)
+    thanks = {m["customer"]: m for m in await messages_of(ctx, kind="thanks")}
+    assert (thanks[yes]["status"], thanks[yes]["detail"]) == ("suppressed", "frequency cap")
+    assert thanks[no]["status"] == "sent"  # the thank-you is transactional: no consent needed
