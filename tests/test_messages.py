@@ -318,3 +318,193 @@ async def test_frequency_cap_and_commercial_messages_only_with_consent(
     thanks = {m["customer"]: m for m in await messages_of(ctx, kind="thanks")}
     assert (thanks[yes]["status"], thanks[yes]["detail"]) == ("suppressed", "frequency cap")
     assert thanks[no]["status"] == "sent"  # the thank-you is transactional: no consent needed
+
+
+async def test_provider_down_retries_then_failed_visibly_then_resend_delivers(
+    make_settings: Callable[..., Any], start_context: Any, listener: Listener
+) -> None:
+    ctx = await messaging(make_settings, start_context, [channel("sms", "sms", listener.url())])
+    shop = await biz.build()
+    cut = await biz.add_service(shop, "Haircut")
+    who = await customer(ctx, "Ali Veli", phone="05321234567")
+    ctx.clock.set(day_at(0, 12))
+    await BookingService(ctx).create(NewBooking(service_id=cut, start=day_at(4, 14), customer_id=who))
+    listener.status = 500
+    headers = admin_headers(ctx.settings)
+    async with api_client(ctx) as client:
+        for attempt in range(1, 4):  # [worker] max_attempts = 3, backoff at most 600 s
+            await drain(ctx)
+            [message] = await messages_of(ctx, kind="confirmation")
+            assert message["attempts"] == attempt
+            assert message["status"] == ("failed" if attempt == 3 else "retrying")
+            ctx.clock.advance(timedelta(seconds=700))
+        assert listener.posts == []
+        health = (await client.get("/healthz")).json()
+        assert health["messages"]["failed"] == 1
+        failed = (await client.get("/api/v1/messages", params={"status": "failed"}, headers=headers)).json()
+        assert [m["id"] for m in failed] == [message["id"]]
+        assert failed[0]["detail"] == "failed on sms"
+        detail = (await client.get(f"/api/v1/messages/{message['id']}", headers=headers)).json()
+        assert [t["status"] for t in detail["tries"]] == ["failed"] * 3
+        assert all("500" in t["error"] or "Internal" in t["error"] for t in detail["tries"])
+
+        listener.status = 200  # the provider is back
+        resent = await client.post(f"/api/v1/messages/{message['id']}/resend", headers=headers)
+        assert resent.status_code == 202 and resent.json()["status"] == "queued"
+        again = await client.post(f"/api/v1/messages/{message['id']}/resend", headers=headers)
+        assert again.status_code == 409  # already on its way
+        await drain(ctx)
+        assert len(listener.posts) == 1
+        card = (await client.get(f"/api/v1/customers/{who}", headers=headers)).json()
+        shown = [(m["kind"], m["channel"], m["status"], m["attempts"]) for m in card["messages"]]
+        assert shown == [("confirmation", "sms", "sent", 4)]
+        assert (await client.get("/healthz")).json()["messages"]["failed"] == 0
+        assert (await client.post("/api/v1/messages/999999/resend", headers=headers)).status_code == 404
+
+
+async def test_overdue_messages_show_on_healthz(
+    make_settings: Callable[..., Any], start_context: Any, listener: Listener
+) -> None:
+    ctx = await messaging(make_settings, start_context, [channel("sms", "sms", listener.url())])
+    shop = await biz.build()
+    cut = await biz.add_service(shop, "Haircut")
+    who = await customer(ctx, "Ali Veli", phone="05321234567")
+    ctx.clock.set(day_at(0, 12))
+    await BookingService(ctx).create(NewBooking(service_id=cut, start=day_at(4, 14), customer_id=who))
+    async with api_client(ctx) as client:
+        assert (await client.get("/healthz")).json()["messages"]["overdue"] == 0
+        ctx.clock.advance(timedelta(minutes=11))  # no worker ran: confirmation and staff notice are late
+        health = (await client.get("/healthz")).json()
+        assert health["messages"]["overdue"] == 2 and health["status"] == "degraded"
+        await drain(ctx)
+        assert (await client.get("/healthz")).json()["messages"]["overdue"] == 0
+
+
+async def test_hooks_suppress_and_observe_messages_and_plugin_channels_carry_them(
+    make_settings: Callable[..., Any], start_context: Any
+) -> None:
+    from tests.test_hooks import make_plugin
+
+    carried: list[Any] = []
+
+    class Pigeon:
+        name, medium = "pigeon", "pigeon"
+
+        def serves(self, kind: str, recipient: str) -> bool:
+            return recipient == "staff" or kind == "confirmation"
+
+        def needs_address(self) -> bool:
+            return False
+
+        async def send(self, message: Any) -> str | None:
+            carried.append(message)
+            return "ref-1"
+
+    def register_notification_channels(context: AppContext) -> list[Any]:
+        return [Pigeon()]
+
+    def notification_before_send(message: Any) -> str | None:
+        return (
+            "customer asked for silence"
+            if message.kind == "confirmation" and message.customer_id == quiet
+            else None
+        )
+
+    sent: list[Any] = []
+
+    def notification_sent(message: Any) -> None:
+        sent.append((message.kind, message.channel, message.status))
+
+    plugin = make_plugin(
+        "pigeons",
+        register_notification_channels=register_notification_channels,
+        notification_before_send=notification_before_send,
+        notification_sent=notification_sent,
+    )
+    ctx: AppContext = await start_context(
+        make_settings(plugins={"enabled": ["pigeons"]}), {"pigeons": plugin}
+    )
+    shop = await biz.build()
+    cut = await biz.add_service(shop, "Haircut")
+    quiet = await customer(ctx, "Quiet One", email="quiet@example.com")
+    loud = await customer(ctx, "Loud One", email="loud@example.com")
+    service = BookingService(ctx)
+    await service.create(NewBooking(service_id=cut, start=day_at(4, 10), customer_id=quiet))
+    await service.create(NewBooking(service_id=cut, start=day_at(4, 12), customer_id=loud))
+    await drain(ctx)
+    kinds = sorted((m.kind, m.recipient) for m in carried)
+    assert kinds == [("confirmation", "customer"), ("staff_notice", "staff"), ("staff_notice", "staff")]
+    assert sorted(sent) == [("confirmation", "pigeon", "sent"), ("staff_notice", "pigeon", "sent"),
+                            ("staff_notice", "pigeon", "sent")]  # fmt: skip
+    [silenced] = await messages_of(ctx, customer=quiet, kind="confirmation")
+    assert (silenced["status"], silenced["detail"]) == ("suppressed", "plugin: customer asked for silence")
+    notice = next(m for m in carried if m.kind == "staff_notice")
+    assert "Haircut" in notice.text and notice.to is None
+
+
+async def test_the_business_rewrites_a_template_and_a_broken_one_is_refused(
+    make_settings: Callable[..., Any], start_context: Any, listener: Listener
+) -> None:
+    ctx = await messaging(make_settings, start_context, [channel("sms", "sms", listener.url())])
+    headers = admin_headers(ctx.settings)
+    async with api_client(ctx) as client:
+        listing = (await client.get("/api/v1/message-templates", headers=headers)).json()
+        assert {
+            "kind": "confirmation",
+            "part": "short",
+            "language": "tr",
+            "source": "theme",
+            "body": None,
+        } in listing
+        shipped = (
+            await client.get("/api/v1/message-templates/confirmation/short/tr", headers=headers)
+        ).json()
+        assert "{{" in shipped["body"] and shipped["source"] == "theme"
+        broken = await client.put(
+            "/api/v1/message-templates/confirmation/short/tr", json={"body": "{% if %}"}, headers=headers
+        )
+        assert broken.status_code == 422 and broken.json()["errors"][0]["field"] == "body"
+        unknown = await client.put(
+            "/api/v1/message-templates/birthday/short/tr", json={"body": "Hi"}, headers=headers
+        )
+        assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "kind"
+        sneaky = await client.put(
+            "/api/v1/message-templates/confirmation/short/tr",
+            json={"body": "{{ ''.__class__.__mro__ }}"},
+            headers=headers,
+        )
+        assert sneaky.status_code == 422  # the sandbox refuses walks into Python internals
+        mine = await client.put(
+            "/api/v1/message-templates/confirmation/short/tr",
+            json={"body": "Merhaba {{ customer.first_name }}, {{ booking.time }} randevunuz onaylandı."},
+            headers=headers,
+        )
+        assert mine.status_code == 200, mine.text
+        shop = await biz.build()
+        cut = await biz.add_service(shop, "Haircut")
+        who = await customer(ctx, "Ayşe Yılmaz", phone="05321234567")
+        ctx.clock.set(day_at(0, 12))
+        await BookingService(ctx).create(NewBooking(service_id=cut, start=day_at(4, 14), customer_id=who))
+        await drain(ctx)
+        assert listener.posts[0]["message"] == "Merhaba Ayşe, 14:00 randevunuz onaylandı."
+        reset = await client.delete("/api/v1/message-templates/confirmation/short/tr", headers=headers)
+        assert reset.status_code == 204
+        again = (await client.get("/api/v1/message-templates/confirmation/short/tr", headers=headers)).json()
+        assert again["source"] == "theme"
+        staff_only = await client.get("/api/v1/message-templates", headers={})
+        assert staff_only.status_code == 401
+
+
+def test_every_shipped_template_uses_only_known_variables_in_both_languages() -> None:
+    """The edit check (strict: an unknown variable is an error) passes on everything the theme ships,
+    and every kind has its subject, text and short parts in Turkish and English."""
+    from core.notifications.kinds import KINDS, LANGUAGES
+    from core.notifications.templates import check_template, template_name
+    from core.themes import THEME_TEMPLATES
+
+    for kind in KINDS:
+        for part in ("subject", "text", "short"):
+            for language in LANGUAGES:
+                path = THEME_TEMPLATES / template_name(kind, part, language)
+                assert path.is_file(), f"missing {path}"
+                check_template(kind, part, language, path.read_text(encoding="utf-8"))

@@ -102,9 +102,7 @@ class MessageTemplateController(Controller):
                     source: Literal["business", "theme", "none"] = "none"
                     if (kind, part, language) in edited:
                         source = "business"
-                    elif template_name(kind, part, language) in (
-                        shipped.loader.list_templates() if shipped.loader else []
-                    ):
+                    elif template_name(kind, part, language) in shipped:
                         source = "theme"
                     out.append(TemplateOut(kind=kind, part=part, language=language, source=source))
         return out

@@ -93,7 +93,11 @@ class Templates:
         return Rendered(subject, text, html)
 
 
-def environment(edits: dict[str, str], templates_dir: str, base_dir: str) -> SandboxedEnvironment:
+def environment(
+    edits: dict[str, str], templates_dir: str, base_dir: str, strict: bool = False
+) -> SandboxedEnvironment:
+    """Sending is lenient (an optional value that is absent prints nothing); checking an edit is
+    strict, so a misspelt variable or a reach for an unsafe attribute is refused before it is kept."""
     loaders: list[jinja2.BaseLoader] = [jinja2.DictLoader(edits)]
     if templates_dir:
         path = Path(templates_dir)
@@ -104,7 +108,7 @@ def environment(edits: dict[str, str], templates_dir: str, base_dir: str) -> San
         trim_blocks=True,
         lstrip_blocks=True,
         autoescape=jinja2.select_autoescape(["html"], default_for_string=False),
-        undefined=jinja2.ChainableUndefined,
+        undefined=jinja2.StrictUndefined if strict else jinja2.ChainableUndefined,
     )
 
 
@@ -117,7 +121,7 @@ def check_template(kind: str, part: str, language: str, body: str) -> None:
         raise FieldError("part", f"unknown part {part!r}; one of {', '.join(PARTS)}")
     if language not in LANGUAGES:
         raise FieldError("language", f"unknown language {language!r}; one of {', '.join(LANGUAGES)}")
-    env = environment({}, "", ".")
+    env = environment({}, "", ".", strict=True)
     try:
         env.from_string(body).render(SAMPLE)
     except jinja2.TemplateSyntaxError as err:
