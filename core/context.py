@@ -83,6 +83,7 @@ class AppContext:
             await self.migrate()
         self.job_handlers = self._collect_job_handlers()
         await self.hooks.call("startup", context=self)
+        self.notifications.channels()  # a broken channel plugin stops the start, not the first send
         self.started = True
 
     async def stop(self) -> None:

@@ -298,9 +298,9 @@ async def test_frequency_cap_and_commercial_messages_only_with_consent(
     await service.create(NewBooking(service_id=cut, start=day_at(3, 12), customer_id=booked))
     await drain(ctx)  # completion thank-yous are not due yet; the booked one's confirmation goes
 
-    from core.notifications.campaigns import run_scan
+    from core.notifications.campaigns import scan_campaigns
 
-    await run_scan({}, ctx)
+    await scan_campaigns(ctx)
     await drain(ctx)
     assert [m["status"] for m in await messages_of(ctx, customer=yes, kind="winback")] == ["sent"]
     [refused] = await messages_of(ctx, customer=no, kind="winback")
@@ -308,7 +308,7 @@ async def test_frequency_cap_and_commercial_messages_only_with_consent(
     assert smtp_server.mailbox.to("no@example.com") == []
     assert [m["status"] for m in await messages_of(ctx, customer=due, kind="recall")] == ["sent"]
     assert await messages_of(ctx, customer=booked, kind="recall") == []
-    await run_scan({}, ctx)  # scanning again recalls nobody twice
+    await scan_campaigns(ctx)  # scanning again recalls nobody twice
     await drain(ctx)
     assert len(await messages_of(ctx, kind="recall")) == 1
 
@@ -508,3 +508,44 @@ def test_every_shipped_template_uses_only_known_variables_in_both_languages() ->
                 path = THEME_TEMPLATES / template_name(kind, part, language)
                 assert path.is_file(), f"missing {path}"
                 check_template(kind, part, language, path.read_text(encoding="utf-8"))
+
+
+async def test_deposit_request_and_waitlist_offer_and_a_lapsed_offer_is_not_announced(
+    make_settings: Callable[..., Any], start_context: Any, smtp_server: SmtpServer
+) -> None:
+    from core.bookings import waitlist
+
+    ctx = await messaging(
+        make_settings,
+        start_context,
+        [channel("mail", "email", smtp_server.url(), recipients=["customer", "staff"])],
+    )
+    shop = await biz.build(staff=1)
+    colour = await biz.add_service(shop, "Colour", deposit_kind="fixed", deposit_value=200)
+    service = BookingService(ctx)
+    payer = await customer(ctx, "Jane Doe", email="jane@example.com", language="en")
+    start = day_at(5, 10)
+    held = await service.create(
+        NewBooking(service_id=colour, start=start, customer_id=payer, hold_minutes=30)
+    )
+    await drain(ctx)
+    [request] = smtp_server.mailbox.to("jane@example.com")
+    text = request.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "200.00" in text and "deposit" in text.lower(), text
+
+    waiting = await customer(ctx, "Wait Er", email="wait@example.com", language="en")
+    await waitlist.join(ctx, colour, waiting, start.date(), "08:00", "12:00")
+    await service.cancel(held.id, reason="no deposit")
+    await drain(ctx)  # the offer round, then its message
+    [offer] = smtp_server.mailbox.to("wait@example.com")
+    assert "09:00" in offer.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    [offered] = await messages_of(ctx, customer=waiting, kind="waitlist_offer")
+    assert offered["status"] == "sent"
+
+    # Nobody answers: the offer lapses quietly (no cancellation to the customer, no staff notice).
+    notices = len(await messages_of(ctx, kind="staff_notice"))
+    ctx.clock.advance(timedelta(hours=2))
+    await BookingService(ctx).expire_holds(ctx.clock.now())
+    await drain(ctx)
+    assert await messages_of(ctx, customer=waiting, kind="cancelled") == []
+    assert len(await messages_of(ctx, kind="staff_notice")) == notices

@@ -7,8 +7,8 @@
 Only customers who fell due within the last `WINDOW_DAYS` are picked, so switching the feature on over
 years of imported history does not message everyone at once. Each message's dedupe key names the visit
 it follows, so a customer is recalled once per visit however often the scan runs; consent, the cap and
-quiet hours are checked when it is sent. The scan itself is an outbox job keyed by its time bucket, so
-several workers run it once.
+quiet hours are checked when it is sent. Each worker scans every `[messages] campaign_every_minutes`;
+several workers scanning at once queue nothing twice.
 """
 
 from __future__ import annotations
@@ -23,16 +23,8 @@ from core.outbox.queue import NewJob
 if TYPE_CHECKING:
     from core.context import AppContext
 
-CAMPAIGN_JOB = "core.message_campaigns"
 WINDOW_DAYS = 30
 ACTIVE = ("pending", "confirmed")
-
-
-async def schedule_scan(ctx: AppContext) -> None:
-    """Queue this period's scan (once per period, whichever worker gets here first)."""
-    every = ctx.settings.messages.campaign_every_minutes * 60
-    bucket = int(ctx.clock.now().timestamp()) // every
-    await ctx.outbox.enqueue(CAMPAIGN_JOB, {}, dedupe_key=f"campaigns:{every}:{bucket}")
 
 
 async def _booked_ahead(ctx: AppContext, now: datetime) -> set[int]:
@@ -90,7 +82,9 @@ async def due_winbacks(ctx: AppContext, now: datetime) -> list[NewJob]:
     return jobs
 
 
-async def run_scan(payload: dict[str, Any], ctx: AppContext) -> None:
+async def scan_campaigns(ctx: AppContext) -> int:
+    """Queue the recall and win-back messages due now; returns how many jobs were offered (those
+    already queued by an earlier scan are skipped by their dedupe keys)."""
     now = ctx.clock.now()
     off = ctx.settings.messages.disabled_kinds
     jobs = []
@@ -100,3 +94,4 @@ async def run_scan(payload: dict[str, Any], ctx: AppContext) -> None:
         jobs += await due_winbacks(ctx, now)
     for start in range(0, len(jobs), 200):
         await ctx.outbox.enqueue_many(jobs[start : start + 200])
+    return len(jobs)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from core.hookspecs import JobHandler, hookimpl
-from core.notifications import campaigns
 from core.notifications.planner import SEND_JOB
 from core.notifications.sender import run_send_job
 
 
 @hookimpl
 def register_job_handlers() -> dict[str, JobHandler]:
-    return {SEND_JOB: run_send_job, campaigns.CAMPAIGN_JOB: campaigns.run_scan}
+    return {SEND_JOB: run_send_job}

@@ -164,13 +164,16 @@ class Planner:
         )
         hours = self.reminder_hours(None if stored is None else tuple(json.loads(stored)))
         await self.ctx.outbox.cancel_keys([f"msg:{reminder_key(booking, h)}" for h in hours])
-        extra = {"reason": reason or ""}
-        jobs = []
-        if booking.customer_id is not None and self._on("cancelled"):
-            jobs.append(
-                message_job("cancelled", f"cancelled:{booking.id}", now, booking=booking, extra=extra)
-            )
-        jobs += self._staff_notice(booking, "cancelled", f"staff_notice:{booking.id}:cancelled", now)
+        lapsed_offer = await self.ctx.db.fetchval(
+            "SELECT COUNT(*) FROM waitlist_entry WHERE booking = ? AND status = 'expired'", booking.id
+        )
+        if lapsed_offer:
+            return  # an offer nobody took: its message said when it lapses, and staff never saw it
+        why = reason or ""
+        jobs = self._customer("cancelled", f"cancelled:{booking.id}", now, booking, reason=why)
+        jobs += self._staff_notice(
+            booking, "cancelled", f"staff_notice:{booking.id}:cancelled", now, reason=why
+        )
         await self.ctx.outbox.enqueue_many(jobs)
 
     async def completed(self, booking: BookingSnapshot) -> None:

@@ -14,7 +14,7 @@ from core.access.permissions import Permission, requires
 from core.errors import NotFound
 from core.notifications.kinds import KINDS, LANGUAGES, PARTS
 from core.notifications.log import MessageOut, get_message, list_messages, resend
-from core.notifications.templates import check_template, environment, template_name
+from core.notifications.templates import check_template, shipped_environment, template_name
 from core.web.auth import context_of, principal_of
 from core.web.params import PathId, QueryId
 
@@ -93,7 +93,7 @@ class MessageTemplateController(Controller):
             (r["kind"], r["part"], r["language"])
             for r in await ctx.db.fetch("SELECT kind, part, language FROM message_template")
         }
-        env = environment({}, "", ".")
+        env = shipped_environment(ctx)
         shipped = set(env.loader.list_templates()) if env.loader else set()
         out = []
         for kind in KINDS:
@@ -129,7 +129,7 @@ class MessageTemplateController(Controller):
         )
         if body is not None:
             return TemplateOut(kind=kind, part=part, language=language, source="business", body=body)
-        env = environment({}, "", ".")
+        env = shipped_environment(ctx)
         name = template_name(kind, part, language)
         if env.loader is None or name not in env.loader.list_templates():
             raise NotFound("template", f"{kind}/{part}/{language}")

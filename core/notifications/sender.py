@@ -21,7 +21,7 @@ import msgspec
 from core.customers.card import Card, load_card
 from core.customers.consent import consents
 from core.db.values import as_utc
-from core.errors import NotFound
+from core.errors import NotFound, PluginError
 from core.notifications.channels import EMAIL, PHONE_MEDIA, Attachment, Channel, ChannelError, Outgoing
 from core.notifications.content import BookingFacts, booking_facts, invite_for, variables
 from core.notifications.kinds import KINDS, MessageKind
@@ -92,14 +92,15 @@ class Notifications:
 
     # ---------------------------------------------------------------------------------------------
     def channels(self) -> list[Channel]:
+        """Every plugin's channels, collected once (at start-up: a bad one stops the start)."""
         if self._channels is None:
             found: list[Channel] = []
-            for impl in self.ctx.hooks.implementations("register_notification_channels"):
-                for channel in impl.function(context=self.ctx) or []:  # type: ignore[attr-defined]
+            for plugin, provided in self.ctx.hooks.per_plugin_sync("register_notification_channels"):
+                for channel in provided:
                     if not isinstance(channel, Channel):
-                        raise TypeError(f"{impl.plugin_name}: {channel!r} is not a notification channel")
+                        raise PluginError(plugin, f"{channel!r} is not a notification channel")
                     if any(c.name == channel.name for c in found):
-                        raise ValueError(f"{impl.plugin_name}: channel name {channel.name!r} is taken")
+                        raise PluginError(plugin, f"channel name {channel.name!r} is already taken")
                     found.append(channel)
             self._channels = found
         return self._channels
@@ -142,6 +143,16 @@ class Notifications:
         except Suppressed as why:
             await self._set(int(row["id"]), status="suppressed", detail=str(why)[:200])
             log.info("message %s (%s) suppressed: %s", row["id"], kind.name, why)
+        except (Deferred, ChannelError):
+            raise
+        except Exception as err:
+            # Not the provider: a broken template, a plugin's bug. The log says so; the job retries.
+            await self._set(
+                int(row["id"]),
+                status="failed" if _final() else "retrying",
+                detail=f"error: {type(err).__name__}",
+            )
+            raise
 
     async def _interrupted(self, message_id: int) -> None:
         """A worker died between calling the provider and recording the answer: the attempt's outcome
@@ -298,8 +309,10 @@ class Notifications:
         attachments: tuple[Attachment, ...] = ()
         if channel.medium == EMAIL and kind.name in ("confirmation", "rescheduled") and facts is not None:
             attachments = (invite_for(self.ctx, facts, rendered.text),)
+        # The provider's idempotency key: the same for retries, new for a deliberate resend.
+        key = payload["key"] + (f":resend:{payload['due']}" if payload.get("resend") else "")
         return Outgoing(
-            key=payload["key"], kind=kind.name, category=kind.category, recipient=kind.recipient,
+            key=key, kind=kind.name, category=kind.category, recipient=kind.recipient,
             medium=channel.medium, to=recipient.address(channel.medium), language=recipient.language,
             subject=rendered.subject, text=rendered.text, html=rendered.html, attachments=attachments,
         )  # fmt: skip
@@ -343,6 +356,12 @@ class Notifications:
             )  # fmt: skip
             await self.ctx.hooks.call("notification_sent", message=message_snapshot(rows[0]))
         return True
+
+
+def _final() -> bool:
+    """Whether the running job has no attempt left after this one."""
+    job = current_job.get()
+    return job is None or job.last_attempt
 
 
 def quiet_until(now: datetime, zone: ZoneInfo, start: str, end: str) -> datetime | None:

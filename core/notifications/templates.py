@@ -112,6 +112,11 @@ def environment(
     )
 
 
+def shipped_environment(ctx: AppContext) -> SandboxedEnvironment:
+    """The files a message falls back to when the business has not edited it: its directory, the theme."""
+    return environment({}, ctx.settings.messages.templates_dir, ctx.settings.base_dir)
+
+
 def check_template(kind: str, part: str, language: str, body: str) -> None:
     """Refuse an edit that would break sending: unknown kind/part/language, bad syntax, or a
     template that fails on a sample message (the error names the line)."""
@@ -142,7 +147,10 @@ SAMPLE: dict[str, Any] = {
     },
     "previous": {"date": "24 Kasım 2026 Salı", "time": "10:00", "when": "24 Kasım 2026 Salı 10:00"},
     "reason": "", "offset_hours": 48, "offer": {"expires": "24 Kasım 2026 Salı 18:00"},
-    "service": "Cilt bakımı", "last_visit": {"date": "1 Ağustos 2026 Cumartesi"}, "change": "created",
+    "service": "Cilt bakımı", "change": "created", "lang": "tr", "kind": "confirmation",
+    "last_visit": {
+        "date": "1 Ağustos 2026 Cumartesi", "time": "10:00", "when": "1 Ağustos 2026 Cumartesi 10:00",
+    },
     "links": {
         "manage": "https://example.com/self/abc", "feedback": "https://example.com/feedback/abc",
         "book": "https://example.com/book", "pay": "", "unsubscribe": "",

@@ -48,6 +48,7 @@ class Worker:
         self.started_at = datetime.now(UTC)
         self._last_beat = 0.0
         self._last_sweep = -SWEEP_EVERY
+        self._last_campaigns: float | None = None
         self.stopping = asyncio.Event()
 
     # ---------------------------------------------------------------------------------------------
@@ -71,7 +72,8 @@ class Worker:
 
     async def sweep(self, force: bool = False) -> None:
         """Time-driven work that needs no job row: cancel bookings whose hold has run out, delete
-        login sessions that have ended, queue the period's recall and win-back scan.
+        login sessions that have ended, and (every `[messages] campaign_every_minutes`) queue the recall and
+        win-back messages that have fallen due (their dedupe keys make a scan by several workers harmless).
 
         (Each cancellation frees its slot and, in the same transaction, queues the waitlist offer.)
         """
@@ -81,7 +83,7 @@ class Worker:
         self._last_sweep = loop_time
         from core.access.sessions import purge_sessions
         from core.bookings.service import BookingService
-        from core.notifications.campaigns import schedule_scan
+        from core.notifications.campaigns import scan_campaigns
 
         expired = await BookingService(self.context).expire_holds()
         if expired:
@@ -89,7 +91,12 @@ class Worker:
         ended = await purge_sessions(self.context)
         if ended:
             log.info("%d ended login session(s) deleted", ended)
-        await schedule_scan(self.context)
+        every = self.context.settings.messages.campaign_every_minutes * 60
+        if self._last_campaigns is None or loop_time - self._last_campaigns >= every:
+            self._last_campaigns = loop_time
+            queued = await scan_campaigns(self.context)
+            if queued:
+                log.info("%d recall / win-back message(s) queued", queued)
 
     async def claim(self, limit: int | None = None) -> list[Any]:
         now = self.context.clock.now()
