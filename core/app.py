@@ -22,6 +22,7 @@ from core.config import Settings
 from core.context import AppContext, build_context
 from core.customers.routes import CustomerController
 from core.customers.transfer_routes import CustomerTransferController
+from core.feedback.routes import FeedbackController
 from core.health.routes import healthz
 from core.notifications.routes import MessageController, MessageTemplateController
 from core.outbox.worker import Worker
@@ -94,6 +95,7 @@ def create_app(
         AdminBookingController,
         MessageController,
         MessageTemplateController,
+        FeedbackController,
         scheduling_admin_router(),
         *plugin_routers(ctx),
     ]

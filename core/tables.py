@@ -4,6 +4,7 @@ from core.access.tables import Account, AccountSession, ApiToken
 from core.audit.tables import AuditEntry
 from core.bookings.tables import Booking, BookingChange, Occupancy
 from core.customers.tables import Customer, CustomerConsent, CustomerReview
+from core.feedback.tables import BookingFeedback
 from core.notifications.tables import Message, MessageAttempt, MessageTemplate
 from core.outbox.tables import Job, WorkerHeartbeat
 from core.scheduling.tables import (
@@ -45,4 +46,5 @@ CORE_TABLES: tuple[type, ...] = (
     Message,
     MessageAttempt,
     MessageTemplate,
+    BookingFeedback,
 )

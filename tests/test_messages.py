@@ -549,3 +549,43 @@ async def test_deposit_request_and_waitlist_offer_and_a_lapsed_offer_is_not_anno
     await drain(ctx)
     assert await messages_of(ctx, customer=waiting, kind="cancelled") == []
     assert len(await messages_of(ctx, kind="staff_notice")) == notices
+
+
+async def test_thank_you_links_to_a_feedback_page_that_lands_on_the_card(
+    make_settings: Callable[..., Any], start_context: Any, smtp_server: SmtpServer
+) -> None:
+    import re
+
+    ctx = await messaging(make_settings, start_context, [channel("mail", "email", smtp_server.url())])
+    shop = await biz.build()
+    cut = await biz.add_service(shop, "Saç kesimi")
+    service = BookingService(ctx)
+    who = await customer(ctx, "Ayşe Yılmaz", email="ayse@example.com")
+    start = day_at(-1, 10)
+    visit = await service.create(
+        NewBooking(service_id=cut, start=start, customer_id=who, as_of=start - timedelta(days=1))
+    )
+    await service.complete(visit.id)
+    ctx.clock.advance(timedelta(hours=3))
+    await drain(ctx)
+    [thanks] = smtp_server.mailbox.to("ayse@example.com")
+    text = thanks.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    link = re.search(r"https?://\S+/feedback/\S+", text)
+    assert link, text
+    path = "/feedback/" + link.group(0).split("/feedback/", 1)[1]
+    async with api_client(ctx) as client:
+        page = await client.get(path)
+        assert page.status_code == 200 and "Ziyaretiniz nasıldı?" in page.text and "Saç kesimi" in page.text
+        token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+        assert (await client.post(path, data={"rating": "5"})).status_code == 403  # no CSRF token
+        bad = await client.post(path, data={"rating": "6", "comment": "", "_csrf_token": token})
+        assert bad.status_code == 422 and "1 ile 5" in bad.text
+        good = await client.post(
+            path, data={"rating": "5", "comment": "Elif harikaydı", "_csrf_token": token}
+        )
+        assert good.status_code == 200 and "Teşekkür" in good.text
+        assert (await client.get("/feedback/forged.token")).status_code == 404
+        card = (await client.get(f"/api/v1/customers/{who}", headers=admin_headers(ctx.settings))).json()
+    assert card["feedback"][0]["rating"] == 5 and card["feedback"][0]["comment"] == "Elif harikaydı"
+    stored = await ctx.db.fetchval("SELECT comment_enc FROM booking_feedback")
+    assert "harika" not in stored

@@ -19,6 +19,7 @@ from core.customers.merge import MAX_MERGED, merge_customers
 from core.customers.search import search
 from core.customers.service import create_card, new_customer
 from core.errors import NotFound
+from core.feedback.service import Feedback, feedback_of
 from core.notifications.log import MessageOut, list_messages
 from core.scheduling.catalogue import money
 from core.web.auth import context_of, principal_of
@@ -108,6 +109,8 @@ class CardOut(msgspec.Struct, kw_only=True):
     consent: dict[str, ConsentState]
     # The newest messages to this customer (kind, channel, when, status); the full log: /api/v1/messages.
     messages: list[MessageOut] = msgspec.field(default_factory=list)
+    # What the customer said about their visits (the thank-you message's feedback link).
+    feedback: list[Feedback] = msgspec.field(default_factory=list)
 
 
 class ConsentIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -231,6 +234,7 @@ class CustomerController(Controller):
             reviews=await open_reviews_of(ctx, customer_id) if own is None else [],
             consent=await consents(ctx, customer_id),
             messages=await list_messages(ctx, customer=customer_id, limit=50) if own is None else [],
+            feedback=await feedback_of(ctx, customer_id) if own is None else [],
         )
 
     @put(

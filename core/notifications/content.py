@@ -96,6 +96,7 @@ def variables(
         return values
     b = facts.booking
     manage = self_service_url(ctx, b)
+    token = manage.rsplit("/", 1)[1]
     values["booking"] = {
         "id": b.id,
         "service": facts.service,
@@ -110,7 +111,7 @@ def variables(
         "hold_expires": when(b.hold_expires_at, facts.zone, language)["when"] if b.hold_expires_at else "",
         "customer": facts.customer,
     }
-    values["links"].update(manage=manage, feedback=f"{manage}/feedback")
+    values["links"].update(manage=manage, feedback=f"{base}/feedback/{token}")
     if b.hold_expires_at:
         values["offer"] = {"expires": values["booking"]["hold_expires"]}
     if "previous_start" in extra:

@@ -65,6 +65,7 @@ ENCRYPTED_COLUMNS: tuple[EncryptedColumn, ...] = (
     EncryptedColumn("account", "totp_enc", "account.totp"),  # second-factor secrets
     EncryptedColumn("ajanda_job", "last_error", "job.last_error"),  # may quote a refused address
     EncryptedColumn("message_attempt", "error_enc", "message.error"),  # a provider's refusal, likewise
+    EncryptedColumn("booking_feedback", "comment_enc", "feedback.comment"),  # free text about a visit
 )
 
 # An index that is NULL stays NULL (a merged card's name index is cleared on purpose); a non-NULL one
