@@ -10,7 +10,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -163,6 +163,16 @@ async def seed(ctx: AppContext) -> dict[str, Any]:
         )  # fmt: skip
         assert booked.status_code == 201, booked.text
         ids["booker"] = booked.json()["customer"]
+    # A visit that took place, with the customer's comment on it.
+    from core.bookings.service import BookingService, NewBooking
+    from core.feedback.service import record_feedback
+
+    past = datetime(2024, 3, 4, 9, tzinfo=UTC)
+    visit = await BookingService(ctx).create(
+        NewBooking(service_id=service, start=past, customer_id=ids["booker"], as_of=past - timedelta(days=1))
+    )
+    await BookingService(ctx).complete(visit.id)
+    await record_feedback(ctx, visit.id, 4, "Elif was lovely")
     # Not an owner: the bootstrap token the tests use works only until an owner account exists.
     account = await create_account(ctx, "manager", "correct horse battery staple", Role.MANAGER)
     ids["totp"], _uri = await start_totp(ctx, account.id)
