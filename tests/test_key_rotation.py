@@ -151,6 +151,8 @@ async def seed(ctx: AppContext) -> dict[str, Any]:
     service = await add_service(business, "cut")
     headers = admin_headers(ctx.settings)
     ids: dict[str, Any] = {"customers": []}
+    # A message whose provider refused it: the refusal (which may quote the address) is encrypted.
+    ctx.notifications._channels = [RefusingChannel()]
     async with api_client(ctx) as client:
         for person in PEOPLE:
             created = await client.post("/api/v1/customers", json=person, headers=headers)
@@ -180,8 +182,6 @@ async def seed(ctx: AppContext) -> dict[str, Any]:
     from core.outbox.worker import Worker
 
     await ctx.outbox.enqueue("nobody.handles", {}, max_attempts=1)
-    # A message whose provider refused it: the refusal (which may quote the address) is encrypted.
-    ctx.notifications._channels = [RefusingChannel()]
     await Worker(ctx).run_once()
     return ids
 

@@ -12,14 +12,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_time
-
 from core.bookings.links import self_service_url
 from core.bookings.service import BOOKING_COLUMNS, snapshot
 from core.bookings.snapshot import BookingSnapshot
 from core.db.values import as_utc
 from core.notifications.channels import Attachment
-from core.notifications.invite import booking_invite
 
 if TYPE_CHECKING:
     from core.context import AppContext
@@ -37,6 +34,8 @@ class BookingFacts:
 
 
 def when(moment: datetime, zone: ZoneInfo, language: str) -> dict[str, str]:
+    from babel.dates import format_date, format_time  # imported when the first message is written
+
     local = moment.astimezone(zone)
     day = format_date(local.date(), format="full" if language == "en" else "d MMMM y EEEE", locale=language)
     clock = format_time(local.time(), format="HH:mm", locale=language)
@@ -120,6 +119,8 @@ def variables(
 
 
 def invite_for(ctx: AppContext, facts: BookingFacts, rendered_text: str) -> Attachment:
+    from core.notifications.invite import booking_invite  # icalendar, when the first invite is made
+
     host = urlparse(ctx.settings.server.base_url()).hostname or "localhost"
     b = facts.booking
     summary = f"{facts.service} - {ctx.settings.business.name}"

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from core.notifications.kinds import KINDS
 from core.outbox.queue import NewJob
 
 if TYPE_CHECKING:
@@ -65,7 +66,15 @@ class Planner:
         self.config = ctx.settings.messages
 
     def _on(self, kind: str) -> bool:
-        return kind not in self.config.disabled_kinds
+        """Whether to queue a message of this kind now. Reminders are always queued (a channel added
+        before they fall due will carry them); a message due at once is not queued when no channel
+        carries its kind, because channels only change when the instance restarts."""
+        if kind in self.config.disabled_kinds:
+            return False
+        if kind == "reminder":
+            return True
+        recipient = KINDS[kind].recipient
+        return any(c.serves(kind, recipient) for c in self.ctx.notifications.channels())
 
     def reminder_hours(self, service_hours: tuple[int, ...] | None) -> tuple[int, ...]:
         return tuple(service_hours) if service_hours is not None else tuple(self.config.reminder_hours)

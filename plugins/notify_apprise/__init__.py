@@ -121,8 +121,10 @@ class AppriseChannel:
 
 
 @hookimpl
-def startup(context: AppContext) -> None:
-    """Check every channel's URL with apprise now, so a typo fails start-up instead of every send."""
+def register_notification_channels(context: AppContext) -> list[Channel]:
+    """Called once at start-up, after every plugin's `startup` (so schemes that plugins add, such as
+    netgsm://, are known): each channel's URL is checked with apprise now, so a typo fails the start
+    instead of every send, and apprise's ~500 modules are loaded before the first message needs them."""
     import apprise
 
     config: NotifyAppriseConfig = context.plugin_config("notify_apprise")
@@ -144,9 +146,4 @@ def startup(context: AppContext) -> None:
             raise PluginError(
                 "notify_apprise", f"plugin.notify_apprise.channels[{i}].name: {name!r} is taken"
             )
-
-
-@hookimpl
-def register_notification_channels(context: AppContext) -> list[Channel]:
-    config: NotifyAppriseConfig = context.plugin_config("notify_apprise")
     return [AppriseChannel(c, config.timeout) for c in config.channels]

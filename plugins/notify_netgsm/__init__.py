@@ -1,7 +1,8 @@
 """Netgsm SMS (Turkey) as the apprise scheme netgsm://, with the IYS filter chosen per message category.
 
-The scheme is registered when this module is imported, which the plugin loader does only for enabled
-plugins; Ajanda's `notify_apprise` channels then reach Netgsm through URLs such as
+The scheme is registered when the plugin starts (apprise and requests are imported then, not when the
+module is, so importing the plugin costs nothing); Ajanda's `notify_apprise` channels then reach
+Netgsm through URLs such as
 `netgsm://USERCODE:PASSWORD@MSGHEADER/{to}?category={category}`. See docs/netgsm.md.
 
 Netgsm facts used here come from Netgsm's own SDKs (github.com/netgsm/netgsm-sms-python and
@@ -19,15 +20,13 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-import requests
-from apprise import NotifyFormat
-from apprise.decorators import notify
-from apprise.manager_plugins import NotificationManager
+from core import PluginMeta, hookimpl
 
-from core import PluginMeta
+if TYPE_CHECKING:
+    import requests
 
 PLUGIN = PluginMeta(
     name="notify_netgsm",
@@ -230,6 +229,8 @@ def send_sms(
     except Refused as refusal:
         logger.error("Netgsm SMS not sent: %s", refusal)
         return False
+    import requests
+
     try:
         response = requests.post(
             request.url,
@@ -266,10 +267,17 @@ def register() -> bool:
     and apprise would otherwise log a conflict; callers may also use it after apprise's plugin manager
     was reset (`unload_modules()`), which drops custom schemes.
     """
+    from apprise import NotifyFormat
+    from apprise.decorators import notify
+    from apprise.manager_plugins import NotificationManager
+
     if SCHEME in NotificationManager():
         return False
     notify(on=SCHEME, name="Netgsm", body_format=NotifyFormat.TEXT)(send_sms)
     return SCHEME in NotificationManager()
 
 
-register()
+@hookimpl
+def startup() -> None:
+    """Register the scheme when the app or worker starts (before any channel sends)."""
+    register()
