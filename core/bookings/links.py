@@ -73,7 +73,11 @@ def _signer_for(secret_key: str) -> LinkSigner:
     return LinkSigner(secret_key)
 
 
-def self_service_url(ctx: AppContext, booking: BookingSnapshot) -> str:
+def self_service_token(ctx: AppContext, booking: BookingSnapshot) -> str:
+    """The signed token of a booking's links (self-service, feedback): valid until some days after it."""
     expires = booking.end + timedelta(days=ctx.settings.bookings.link_valid_days_after)
-    token = signer(ctx).sign(booking.id, expires)
-    return f"{ctx.settings.server.base_url()}/api/v1/self/{token}"
+    return signer(ctx).sign(booking.id, expires)
+
+
+def self_service_url(ctx: AppContext, booking: BookingSnapshot) -> str:
+    return f"{ctx.settings.server.base_url()}/api/v1/self/{self_service_token(ctx, booking)}"

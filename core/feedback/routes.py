@@ -14,6 +14,7 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Template
 
 from core.access.permissions import PUBLIC
+from core.access.routes import FORM
 from core.access.texts import language
 from core.bookings.links import BadLink, signer
 from core.context import AppContext
@@ -21,8 +22,6 @@ from core.errors import FieldError, NotFound
 from core.feedback.service import MAX_COMMENT, record_feedback
 from core.feedback.texts import TEXTS
 from core.web.auth import context_of
-
-FORM = {"form": True}
 
 
 class FeedbackForm(msgspec.Struct, kw_only=True):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
-from core.bookings.links import self_service_url
+from core.bookings.links import self_service_token, self_service_url
 from core.bookings.service import BOOKING_COLUMNS, snapshot
 from core.bookings.snapshot import BookingSnapshot
 from core.db.values import as_utc
@@ -95,7 +95,6 @@ def variables(
         return values
     b = facts.booking
     manage = self_service_url(ctx, b)
-    token = manage.rsplit("/", 1)[1]
     values["booking"] = {
         "id": b.id,
         "service": facts.service,
@@ -110,7 +109,7 @@ def variables(
         "hold_expires": when(b.hold_expires_at, facts.zone, language)["when"] if b.hold_expires_at else "",
         "customer": facts.customer,
     }
-    values["links"].update(manage=manage, feedback=f"{base}/feedback/{token}")
+    values["links"].update(manage=manage, feedback=f"{base}/feedback/{self_service_token(ctx, b)}")
     if b.hold_expires_at:
         values["offer"] = {"expires": values["booking"]["hold_expires"]}
     if "previous_start" in extra:

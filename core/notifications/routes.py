@@ -14,7 +14,7 @@ from core.access.permissions import Permission, requires
 from core.errors import NotFound
 from core.notifications.kinds import KINDS, LANGUAGES, PARTS
 from core.notifications.log import MessageOut, get_message, list_messages, resend
-from core.notifications.templates import check_template, shipped_environment, template_name
+from core.notifications.templates import check_names, check_template, shipped_environment, template_name
 from core.web.auth import context_of, principal_of
 from core.web.params import PathId, QueryId
 
@@ -120,7 +120,7 @@ class MessageTemplateController(Controller):
         language: FromPath[str],
     ) -> TemplateOut:
         ctx = context_of(request)
-        check_template(kind, part, language, "x")
+        check_names(kind, part, language)
         body = await ctx.db.fetchval(
             "SELECT body FROM message_template WHERE kind = ? AND part = ? AND language = ?",
             kind,
@@ -179,7 +179,7 @@ class MessageTemplateController(Controller):
     ) -> None:
         """Back to the theme's wording."""
         ctx = context_of(request)
-        check_template(kind, part, language, "x")
+        check_names(kind, part, language)
         async with ctx.db.transaction():
             rows = await ctx.db.fetch(
                 "DELETE FROM message_template WHERE kind = ? AND part = ? AND language = ? RETURNING id",

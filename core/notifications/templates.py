@@ -117,15 +117,20 @@ def shipped_environment(ctx: AppContext) -> SandboxedEnvironment:
     return environment({}, ctx.settings.messages.templates_dir, ctx.settings.base_dir)
 
 
-def check_template(kind: str, part: str, language: str, body: str) -> None:
-    """Refuse an edit that would break sending: unknown kind/part/language, bad syntax, or a
-    template that fails on a sample message (the error names the line)."""
+def check_names(kind: str, part: str, language: str) -> None:
+    """A template's address: a known kind, part and language, or a 422 naming which is not."""
     if kind not in KINDS:
         raise FieldError("kind", f"unknown message kind {kind!r}; one of {', '.join(KINDS)}")
     if part not in PARTS:
         raise FieldError("part", f"unknown part {part!r}; one of {', '.join(PARTS)}")
     if language not in LANGUAGES:
         raise FieldError("language", f"unknown language {language!r}; one of {', '.join(LANGUAGES)}")
+
+
+def check_template(kind: str, part: str, language: str, body: str) -> None:
+    """Refuse an edit that would break sending: unknown kind/part/language, bad syntax, or a
+    template that fails on a sample message (the error names the line)."""
+    check_names(kind, part, language)
     env = environment({}, "", ".", strict=True)
     try:
         env.from_string(body).render(SAMPLE)

@@ -9,6 +9,7 @@ has a fixed target (a staff group chat, the business's own inbox, a webhook).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Annotated, Literal
 from urllib.parse import quote
@@ -86,8 +87,6 @@ class AppriseChannel:
         return "{to}" in self._url.reveal()
 
     async def send(self, message: Outgoing) -> str | None:
-        import asyncio
-
         import apprise
         from apprise.attachment.memory import AttachMemory
 
