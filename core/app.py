@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 from collections.abc import AsyncIterator
 from types import ModuleType
@@ -12,11 +13,15 @@ from typing import Any
 from litestar import Litestar, Router
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
-from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
 from core.access.routes import AccountController, LoginController, MeController, TokenController
+from core.admin.calendar_pages import CalendarPages
+from core.admin.customer_pages import CustomerPages
 from core.admin.routes import CoreAdminController
+from core.admin.settings_pages import SettingsPages
+from core.bookings.booking_pages import BookingPages
+from core.bookings.manage_pages import ManagePages
 from core.bookings.routes import AdminBookingController, PublicBookingController
 from core.config import Settings
 from core.context import AppContext, build_context
@@ -29,12 +34,14 @@ from core.outbox.worker import Worker
 from core.plugins import core_version
 from core.scheduling.admin_routes import scheduling_admin_router
 from core.scheduling.routes import PublicSchedulingController
-from core.themes import THEME_TEMPLATES
+from core.themes import theme_chain
 from core.web.access_log import access_log_middleware
 from core.web.auth import access_guard, check_route_permissions
 from core.web.csrf import csrf_middleware
 from core.web.problems import EXCEPTION_HANDLERS
 from core.web.ratelimit import login_rate_limit, rate_limit
+from core.web.static import static_router
+from core.web.templating import page_engine
 
 log = logging.getLogger("ajanda.app")
 
@@ -45,6 +52,11 @@ def plugin_routers(context: AppContext) -> list[Router]:
     for plugin_name, handlers in context.hooks.per_plugin_sync("register_routes", context=context):
         routers.append(Router(path=f"/p/{plugin_name}", route_handlers=list(handlers)))
     return routers
+
+
+def asset_version(theme: str) -> str:
+    """Changes with the release and the theme, so browsers that cached the old CSS fetch the new one."""
+    return hashlib.sha256(f"{core_version()}|{theme}".encode()).hexdigest()[:10]
 
 
 def create_app(
@@ -76,6 +88,7 @@ def create_app(
                 await task
             await ctx.stop()
 
+    chain = theme_chain(ctx)
     login_limiter, login_stores = login_rate_limit(settings)
     route_handlers: list[Any] = [
         healthz,
@@ -97,6 +110,12 @@ def create_app(
         MessageTemplateController,
         FeedbackController,
         scheduling_admin_router(),
+        BookingPages,
+        ManagePages,
+        CalendarPages,
+        CustomerPages,
+        SettingsPages,
+        static_router(chain),
         *plugin_routers(ctx),
     ]
     limiter, stores = rate_limit(settings)
@@ -110,7 +129,7 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=middleware,
         stores={**stores, **login_stores},
-        template_config=TemplateConfig(directory=THEME_TEMPLATES, engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(instance=page_engine(chain, asset_version(settings.web.theme))),
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
             title="Ajanda",
@@ -127,5 +146,6 @@ def create_app(
         logging_config=None,
     )
     app.state.context = ctx
+    app.state.locale_dirs = tuple(folder.parent / "locale" for folder in chain.folders("templates"))
     check_route_permissions(app)
     return app

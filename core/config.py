@@ -255,6 +255,14 @@ class AccessConfig(_Section):
     secure_cookies: bool = False
 
 
+class WebConfig(_Section):
+    # The pages' theme: a folder under themes/ ("default", "contrast") or the path of your own theme
+    # folder (templates/ and static/ inside; anything it lacks comes from the plugins, then the core).
+    theme: str = "default"
+    # Public booking: how many days ahead the date picker offers (the service's own limit still applies).
+    booking_days_shown: Annotated[int, Meta(ge=1, le=366)] = 14
+
+
 class Settings(_Section):
     security: SecurityConfig
     server: ServerConfig = field(default_factory=ServerConfig)
@@ -266,6 +274,7 @@ class Settings(_Section):
     business: BusinessConfig = field(default_factory=BusinessConfig)
     access: AccessConfig = field(default_factory=AccessConfig)
     messages: MessagesConfig = field(default_factory=MessagesConfig)
+    web: WebConfig = field(default_factory=WebConfig)
     # One table per plugin, validated against that plugin's own config Struct when it is enabled.
     plugin: dict[str, dict[str, Any]] = {}
     # Where the file came from (None: embedded defaults); relative paths are resolved against base_dir.

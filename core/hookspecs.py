@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import pluggy
@@ -79,6 +80,16 @@ def register_routes(context: AppContext) -> list[Any] | None:
     They are mounted under `/p/<plugin name>/`. Each handler declares who may call it:
     `opt=requires(Permission.X)` or `opt=PUBLIC` (both from `core`); the app refuses to start with a
     handler that declares neither.
+    """
+
+
+@spec(mode="collect", policy="propagate", timing="immediate")
+def register_theme_dirs(context: AppContext) -> list[Path] | None:
+    """Return folders laid out like a theme (`templates/`, `static/`, either may be missing), synchronously.
+
+    Their templates and static files rank below the configured theme and above the core's default
+    theme, so a plugin can add pages and override a core template while a theme still wins. Read once
+    when the app is built.
     """
 
 

@@ -29,10 +29,11 @@ from core.access.accounts import (
 from core.access.permissions import PUBLIC, Permission, requires
 from core.access.principal import Principal
 from core.access.sessions import COOKIE, close_session, open_session
-from core.access.texts import language, texts
+from core.access.texts import texts
 from core.access.tokens import ApiToken, create_token, list_tokens, revoke_token
 from core.context import AppContext
 from core.errors import Conflict
+from core.locale.language import language
 from core.web.auth import context_of, principal_of
 from core.web.params import BodyId, PathId
 
@@ -117,12 +118,6 @@ class LoginController(Controller):
         response: Response[Any] = Redirect("/login", status_code=303)
         response.delete_cookie(COOKIE, path="/")
         return response
-
-    @get("/admin", opt=requires(Permission.ACCOUNT_SELF))
-    async def admin_home(self, request: Request[Any, Any, Any]) -> Template:
-        """Where a login lands until the admin pages exist: who is signed in, and the way out."""
-        principal = principal_of(request)
-        return _page(request, "admin_home.html", name=principal.name, role=principal.role.value)
 
 
 # --------------------------------------------------------------------------------------------------

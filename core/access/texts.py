@@ -38,16 +38,5 @@ TEXTS: dict[str, dict[str, str]] = {
 }
 
 
-def language(requested: str | None, accept_language: str, default: str) -> str:
-    """`?lang=` first, then the browser's first supported language, then the business default."""
-    if requested in TEXTS:
-        return str(requested)
-    for part in accept_language.split(","):
-        code = part.split(";")[0].strip().lower()[:2]
-        if code in TEXTS:
-            return code
-    return default if default in TEXTS else "tr"
-
-
 def texts(lang: str) -> dict[str, Any]:
     return TEXTS[lang]

@@ -15,12 +15,12 @@ from litestar.response import Template
 
 from core.access.permissions import PUBLIC
 from core.access.routes import FORM
-from core.access.texts import language
 from core.bookings.links import BadLink, signer
 from core.context import AppContext
 from core.errors import FieldError, NotFound
 from core.feedback.service import MAX_COMMENT, record_feedback
 from core.feedback.texts import TEXTS
+from core.locale.language import language
 from core.web.auth import context_of
 
 

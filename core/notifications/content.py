@@ -16,6 +16,7 @@ from core.bookings.links import self_service_token, self_service_url
 from core.bookings.service import BOOKING_COLUMNS, snapshot
 from core.bookings.snapshot import BookingSnapshot
 from core.db.values import as_utc
+from core.locale.formats import when
 from core.notifications.channels import Attachment
 
 if TYPE_CHECKING:
@@ -31,15 +32,6 @@ class BookingFacts:
     address: str
     zone: ZoneInfo
     customer: str
-
-
-def when(moment: datetime, zone: ZoneInfo, language: str) -> dict[str, str]:
-    from babel.dates import format_date, format_time  # imported when the first message is written
-
-    local = moment.astimezone(zone)
-    day = format_date(local.date(), format="full" if language == "en" else "d MMMM y EEEE", locale=language)
-    clock = format_time(local.time(), format="HH:mm", locale=language)
-    return {"date": day, "time": clock, "when": f"{day} {clock}"}
 
 
 async def booking_facts(ctx: AppContext, booking_id: int) -> BookingFacts | None:

@@ -12,6 +12,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from core.errors import Conflict, FieldError, NotFound, Vetoed
+from core.web.pages import error_page, is_page
 
 log = logging.getLogger("ajanda.http")
 
@@ -25,7 +26,9 @@ def problem(
     detail: str,
     errors: list[dict[str, str]] | None = None,
     **extra: Any,
-) -> Response[dict[str, Any]]:
+) -> Response[Any]:
+    if is_page(request):
+        return error_page(request, status, detail)
     body: dict[str, Any] = {
         "type": "about:blank",
         "title": title,

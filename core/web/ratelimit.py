@@ -61,6 +61,12 @@ def _limiter(
     return config, {store: _store(settings, folder)}
 
 
+def _limited(request: Request[Any, Any, Any]) -> bool:
+    """Public routes count; static files (CSS, scripts) do not: a page load is one request, not five."""
+    opt = request.route_handler.opt
+    return bool(opt.get("public")) and not opt.get("static")
+
+
 def rate_limit(settings: Settings) -> tuple[RateLimitConfig | None, dict[str, Any]]:
     """The limiter config and the stores it needs (none when the limit is 0)."""
     return _limiter(
@@ -68,7 +74,9 @@ def rate_limit(settings: Settings) -> tuple[RateLimitConfig | None, dict[str, An
         settings.server.rate_limit_per_minute,
         STORE_NAME,
         "rate-limit",
-        lambda request: bool(request.route_handler.opt.get("public")),
+        lambda request: (
+            bool(request.route_handler.opt.get("public")) and not request.route_handler.opt.get("static")
+        ),
     )
 
 

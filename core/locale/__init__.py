@@ -1,0 +1,1 @@
+"""Languages, translations and the way dates and money are written, for pages and messages alike."""
