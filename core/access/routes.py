@@ -29,16 +29,14 @@ from core.access.accounts import (
 from core.access.permissions import PUBLIC, Permission, requires
 from core.access.principal import Principal
 from core.access.sessions import COOKIE, close_session, open_session
-from core.access.texts import texts
 from core.access.tokens import ApiToken, create_token, list_tokens, revoke_token
 from core.context import AppContext
 from core.errors import Conflict
-from core.locale.language import language
 from core.web.auth import context_of, principal_of
+from core.web.pages import PAGE_FORM, page
 from core.web.params import BodyId, PathId
 
 NO_NUL = "^[^\x00]*$"  # PostgreSQL text cannot hold NUL: refuse it as bad input, not a 500
-FORM = {"form": True}
 SELF = requires(Permission.ACCOUNT_SELF)  # the CSRF check applies even without a session cookie
 
 
@@ -56,29 +54,15 @@ def safe_next(target: str) -> str:
     return "/admin"
 
 
-def _page(request: Request[Any, Any, Any], template: str, status: int = 200, **values: Any) -> Template:
-    ctx = context_of(request)
-    lang = language(
-        request.query_params.get("lang"),
-        request.headers.get("accept-language", ""),
-        ctx.settings.business.default_language,
-    )
-    return Template(
-        template_name=template,
-        context={"lang": lang, "t": texts(lang), "business": ctx.settings.business.name, **values},
-        status_code=status,
-    )
-
-
 class LoginController(Controller):
     path = "/"
     include_in_schema = False
 
-    @get("/login", opt={**PUBLIC, **FORM})
+    @get("/login", opt={**PUBLIC, **PAGE_FORM})
     async def login_page(self, request: Request[Any, Any, Any], next: FromQuery[str] = "") -> Template:
-        return _page(request, "login.html", next=safe_next(next), failed=False, username="")
+        return page(request, "login.html", next=safe_next(next), failed=False, username="")
 
-    @post("/login", opt={**PUBLIC, **FORM}, status_code=303)
+    @post("/login", opt={**PUBLIC, **PAGE_FORM}, status_code=303)
     async def login(
         self,
         request: Request[Any, Any, Any],
@@ -90,10 +74,10 @@ class LoginController(Controller):
         try:
             account = await authenticate(ctx, data.username, data.password, data.code or None)
         except LoginFailed:
-            return _page(
+            return page(
                 request,
                 "login.html",
-                401,
+                status=401,
                 next=safe_next(data.next),
                 failed=True,
                 username=data.username[:100],

@@ -14,14 +14,12 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Template
 
 from core.access.permissions import PUBLIC
-from core.access.routes import FORM
 from core.bookings.links import BadLink, signer
 from core.context import AppContext
 from core.errors import FieldError, NotFound
 from core.feedback.service import MAX_COMMENT, record_feedback
-from core.feedback.texts import TEXTS
-from core.locale.language import language
 from core.web.auth import context_of
+from core.web.pages import PAGE_FORM, page, page_language
 
 
 class FeedbackForm(msgspec.Struct, kw_only=True):
@@ -46,27 +44,20 @@ async def _visit(ctx: AppContext, token: str) -> tuple[int, str, str]:
 
 
 def _page(request: Request[Any, Any, Any], lang: str, status: int = 200, **values: Any) -> Template:
-    ctx = context_of(request)
-    lang = language(request.query_params.get("lang"), "", lang)
-    t = TEXTS[lang if lang in TEXTS else "tr"]
-    intro = t["intro"].format(service=values.pop("service", ""))
-    return Template(
-        template_name="feedback.html",
-        context={"lang": lang, "t": t, "business": ctx.settings.business.name, "intro": intro, **values},
-        status_code=status,
-    )
+    """In the customer's own language unless they switch (the link is theirs, not the browser's)."""
+    return page(request, "feedback.html", status=status, lang=page_language(request, lang), **values)
 
 
 class FeedbackController(Controller):
     path = "/feedback"
     include_in_schema = False
 
-    @get("/{token:str}", opt={**PUBLIC, **FORM})
+    @get("/{token:str}", opt={**PUBLIC, **PAGE_FORM})
     async def form(self, request: Request[Any, Any, Any], token: FromPath[str]) -> Template:
         _booking, service, lang = await _visit(context_of(request), token)
         return _page(request, lang, token=token, service=service, done=False, invalid=False)
 
-    @post("/{token:str}", opt={**PUBLIC, **FORM}, status_code=200)
+    @post("/{token:str}", opt={**PUBLIC, **PAGE_FORM}, status_code=200)
     async def answer(
         self, request: Request[Any, Any, Any], token: FromPath[str], data: URLEncodedBody[FeedbackForm]
     ) -> Template:
