@@ -33,6 +33,7 @@ class Permission(StrEnum):
     MESSAGES_SEND = "messages.send"  # resend
     MESSAGES_TEMPLATES = "messages.templates"  # edit what messages say
     PLUGINS_READ = "plugins.read"
+    PLUGINS_MANAGE = "plugins.manage"  # change a plugin's settings in the config file
     USERS_MANAGE = "users.manage"
     ACCOUNT_SELF = "account.self"  # one's own password, second factor, sessions
 
