@@ -82,6 +82,12 @@ class DemoServer:
     def log(self) -> str:
         return (self.folder / "server.log").read_text(errors="replace")
 
+    def demo_login(self) -> tuple[str, str]:
+        """The demo owner account `serve --demo` printed (username, password)."""
+        found = re.search(r"sign in at /login as (\S+) / (\S+)", self.log())
+        assert found, self.log()
+        return found.group(1), found.group(2)
+
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return run_cli(*args, "--config", str(self.config), cwd=self.folder)
 
@@ -224,4 +230,3 @@ def sign_in(page: Any, server: DemoServer) -> None:
     page.fill("#password", OWNER[1])
     page.click("button[type=submit]")
     page.wait_for_url(re.compile(r".*/admin.*"))
-

@@ -212,9 +212,10 @@ def serve(config_path: str | None, host: str | None, port: int | None, demo: boo
                 if todo:
                     fail(f"{len(todo)} migration(s) pending: run `ajanda migrate` first")
             if demo:
-                from core.demo.loader import load_demo
+                from core.demo.loader import demo_owner, load_demo
 
                 click.echo(await load_demo(ctx), err=True)
+                click.echo(await demo_owner(ctx), err=True)
         finally:
             await ctx.db.close()
 

@@ -171,6 +171,22 @@ async def load_demo(context: AppContext) -> str:
     )
 
 
+async def demo_owner(context: AppContext) -> str:
+    """An owner account for trying the admin pages, with a password made for this database only.
+
+    Only when no owner exists yet (it ends the bootstrap token's rights, as any first owner does)."""
+    import secrets
+
+    from core.access.accounts import create_account, owner_exists
+    from core.access.permissions import Role
+
+    if await owner_exists(context):
+        return "admin pages: sign in at /login with an owner account"
+    password = secrets.token_urlsafe(12)
+    await create_account(context, "demo", password, Role.OWNER, "Demo")
+    return f"admin pages: sign in at /login as demo / {password} (a demo account: remove it for real use)"
+
+
 async def _schedule(
     context: AppContext, now: datetime, weeks_back: int = 4, weeks_ahead: int = 2
 ) -> dict[str, int]:
