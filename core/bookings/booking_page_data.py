@@ -37,7 +37,9 @@ class TimeChoice:
     url: str
 
 
-async def services_by_category(ctx: AppContext, location_id: int | None) -> list[tuple[str, list[ServiceChoice]]]:
+async def services_by_category(
+    ctx: AppContext, location_id: int | None
+) -> list[tuple[str, list[ServiceChoice]]]:
     """Active services bookable at the location (or anywhere), grouped by category in name order."""
     rows = await ctx.db.fetch(
         "SELECT id, description FROM service WHERE active = ? ORDER BY category, name, id", True
@@ -116,7 +118,14 @@ async def ever_offered(ctx: AppContext, flow: Flow, start: datetime) -> bool:
     for calendar in data.calendars:
         calendar.busy = []
     found = find_slots(
-        data.calendars, service.rule, data.days, data.zone, data.closed, to_minutes(now), (), to_minutes(start)
+        data.calendars,
+        service.rule,
+        data.days,
+        data.zone,
+        data.closed,
+        to_minutes(now),
+        (),
+        to_minutes(start),
     )
     return any(slot.start == to_minutes(start) for slot in found)
 

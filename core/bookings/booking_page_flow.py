@@ -87,7 +87,9 @@ async def location_row(ctx: AppContext, location_id: int) -> dict[str, Any] | No
     rows = await ctx.db.fetch(
         "SELECT id, name, address FROM location WHERE id = ? AND active = ?", location_id, True
     )
-    return {"id": int(rows[0]["id"]), "name": rows[0]["name"], "address": rows[0]["address"]} if rows else None
+    return (
+        {"id": int(rows[0]["id"]), "name": rows[0]["name"], "address": rows[0]["address"]} if rows else None
+    )
 
 
 async def active_service(ctx: AppContext, raw: str | None) -> ServiceInfo | None:
@@ -200,7 +202,9 @@ async def resolve(
     except ValueError:
         return Resolved(flow, "day", {"day": _("Please choose one of the days below.")})
     if not flow.first_day <= day <= flow.last_day:
-        return Resolved(flow, "day", {"day": _("This day cannot be booked. Please choose one of the days below.")})
+        return Resolved(
+            flow, "day", {"day": _("This day cannot be booked. Please choose one of the days below.")}
+        )
     flow.day = day
     if not check_start:
         return Resolved(flow, "details")
