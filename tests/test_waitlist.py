@@ -87,7 +87,7 @@ async def test_freed_slot_is_offered_in_order_and_passed_on_when_the_hold_expire
         ).json()
 
         # The second customer accepts through the link.
-        path = second["self_service_url"].split("127.0.0.1:8000", 1)[1]
+        path = "/api/v1/self/" + second["self_service_url"].rsplit("/manage/", 1)[1]
         accepted = await client.post(f"{path}/confirm")
         assert accepted.status_code == 200 and accepted.json()["status"] == "confirmed"
         line = (
@@ -108,7 +108,7 @@ async def test_only_waitlist_offers_can_be_accepted_through_the_link(ctx: AppCon
             )
         ).json()
         assert held["status"] == "pending"  # waits for its deposit
-        path = held["self_service_url"].split("127.0.0.1:8000", 1)[1]
+        path = "/api/v1/self/" + held["self_service_url"].rsplit("/manage/", 1)[1]
         refused = await client.post(f"{path}/confirm")
         assert refused.status_code == 409
 

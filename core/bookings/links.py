@@ -80,4 +80,5 @@ def self_service_token(ctx: AppContext, booking: BookingSnapshot) -> str:
 
 
 def self_service_url(ctx: AppContext, booking: BookingSnapshot) -> str:
-    return f"{ctx.settings.server.base_url()}/api/v1/self/{self_service_token(ctx, booking)}"
+    """The customer's page for the booking (the JSON API answers the same token under /api/v1/self/)."""
+    return f"{ctx.settings.server.base_url()}/manage/{self_service_token(ctx, booking)}"
