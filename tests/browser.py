@@ -10,6 +10,7 @@ still works on a machine with only Python; CI sets AJANDA_REQUIRE_BROWSER=1 (aft
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import re
 import socket
@@ -92,11 +93,18 @@ class DemoServer:
         return run_cli(*args, "--config", str(self.config), cwd=self.folder)
 
 
+def _pg(sql: str) -> None:
+    """Run a statement on the admin database from a thread of its own: playwright's sync API keeps an
+    event loop running in this one, where asyncio.run() is refused."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, _pg_admin(sql)).result()
+
+
 def _database(folder: Path) -> tuple[str, str | None]:
     if ENGINE == "sqlite":
         return f"sqlite:///{folder / 'ajanda.sqlite3'}", None
     name = f"ajanda_web_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    _pg(f'CREATE DATABASE "{name}"')
     return _pg_url(name), name
 
 
@@ -152,7 +160,7 @@ def start_demo_server(folder: Path, **sections: dict[str, Any]) -> Iterator[Demo
             except subprocess.TimeoutExpired:
                 process.kill()
         if pg_name is not None:
-            asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
+            _pg(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="module")
