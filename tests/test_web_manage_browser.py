@@ -91,7 +91,7 @@ def check(page: Any, pictures: Any, step: str, axe: bool) -> None:
 
 
 @pytest.mark.parametrize("language", ["tr", "en"])
-def test_reschedule_with_javascript(chromium: Any, demo_server: Any, shots: Any, language: str) -> None:
+def test_reschedule_with_javascript(demo_server: Any, chromium: Any, shots: Any, language: str) -> None:
     words = WORDS[language]
     booking = book(demo_server, language, 0 if language == "tr" else 1)
     url = booking["self_service_url"]
@@ -137,7 +137,7 @@ def test_reschedule_with_javascript(chromium: Any, demo_server: Any, shots: Any,
 
 
 @pytest.mark.parametrize("language", ["tr", "en"])
-def test_cancel_without_javascript(chromium: Any, demo_server: Any, shots: Any, language: str) -> None:
+def test_cancel_without_javascript(demo_server: Any, chromium: Any, shots: Any, language: str) -> None:
     words = WORDS[language]
     url = book(demo_server, language, 2 if language == "tr" else 3)["self_service_url"]
     page = new_page(chromium, javascript=False, language=language)
@@ -154,7 +154,7 @@ def test_cancel_without_javascript(chromium: Any, demo_server: Any, shots: Any, 
     assert by_link(demo_server, url)["status"] == "cancelled"
 
 
-def test_the_cancel_page_passes_axe(chromium: Any, demo_server: Any, shots: Any) -> None:
+def test_the_cancel_page_passes_axe(demo_server: Any, chromium: Any, shots: Any) -> None:
     """axe needs JavaScript: the cancel page as a JavaScript browser sees it, with a form error."""
     url = book(demo_server, "en", 4)["self_service_url"]
     page = new_page(chromium, javascript=True, language="en")
