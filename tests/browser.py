@@ -170,8 +170,10 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer
     yield from start_demo_server(tmp_path_factory.mktemp("web"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
+    """Per module, not per session: while playwright's sync API runs it keeps an event loop running in
+    the main thread, and the async tests of a later module could not start their own."""
     need_browser()
     from playwright.sync_api import sync_playwright
 
