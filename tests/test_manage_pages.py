@@ -262,6 +262,25 @@ async def test_cancelling_states_what_happens_to_the_deposit_before_and_after_th
         assert (await client.get(f"{path_of(salon, late)}/cancel")).status_code == 409
 
 
+async def test_a_visit_that_took_place_cannot_be_changed_or_cancelled(salon: AppContext) -> None:
+    row = (
+        await salon.db.fetch(
+            "SELECT id FROM booking WHERE status = 'completed' ORDER BY start_at DESC LIMIT 1"
+        )
+    )[0]
+    visit = await BookingService(salon).get(int(row["id"]))
+    path = path_of(salon, visit)
+    async with client_for(app_for(salon)) as client:
+        view = await client.get(f"{path}?lang=en")
+        assert view.status_code == 200 and "Completed" in view.text and f"{path}/cancel" not in view.text
+        for action in ("cancel", "reschedule", "waitlist", "calendar.ics"):
+            refused = await client.get(f"{path}/{action}")
+            assert refused.status_code == 409 and "already taken place" in refused.text, action
+        posted = await post_form(client, f"{path}/cancel", {"reason": ""})
+        assert posted.status_code == 409 and "already taken place" in posted.text
+        assert (await BookingService(salon).get(visit.id)).status == "completed"
+
+
 async def test_a_reason_too_long_keeps_the_form_with_the_message(salon: AppContext) -> None:
     booking = await book(salon)
     path = path_of(salon, booking)
