@@ -281,6 +281,26 @@ async def test_a_visit_that_took_place_cannot_be_changed_or_cancelled(salon: App
         assert (await BookingService(salon).get(visit.id)).status == "completed"
 
 
+async def test_a_deposit_not_paid_yet_is_neither_kept_nor_refunded(salon: AppContext) -> None:
+    service = await service_id(salon, "Lazer Epilasyon")
+    person = new_customer(salon, "Kapora Bekleyen", None, "bekleyen@example.com", "web", "tr")
+    held = await BookingService(salon).create(
+        NewBooking(
+            service_id=service, start=await free_start(salon, service), customer=person, hold_minutes=30
+        )
+    )
+    assert held.status == "pending" and held.deposit_due == "300.00"
+    path = path_of(salon, held)
+    async with client_for(app_for(salon)) as client:
+        view = await client.get(path)
+        assert "Kapora bekleniyor" in view.text and "Bu teklifi kabul et" not in view.text
+        page = await client.get(f"{path}/cancel")
+        assert "kapora ödenmedi" in page.text and "iade edilecek" not in page.text
+        done = await post_form(client, f"{path}/cancel", {"reason": ""})
+        view = await client.get(done.headers["location"])
+        assert "Randevunuz iptal edildi." in view.text and "kapora ödenmedi" in view.text
+
+
 async def test_a_reason_too_long_keeps_the_form_with_the_message(salon: AppContext) -> None:
     booking = await book(salon)
     path = path_of(salon, booking)

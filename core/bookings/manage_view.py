@@ -69,12 +69,13 @@ class Managed:
     def deposit_if_cancelled_at(self, moment: datetime) -> DepositOutcome:
         """What the policy does with the deposit for a cancellation at `moment`.
 
-        A pending booking has not been paid for (its deposit is what would confirm it), so nothing is
-        kept or refunded; otherwise as the JSON API answers: refunded before the cut-off, then as
-        `[bookings] late_cancel_deposit` says."""
+        A booking still holding its time (pending: its deposit is what would confirm it) has not been
+        paid for, so nothing is kept or refunded; the hold stays on the row after a cancellation and
+        is cleared by the confirmation. Otherwise as the JSON API answers: refunded before the
+        cut-off, then as `[bookings] late_cancel_deposit` says."""
         if not self.has_deposit:
             return "none"
-        if self.booking.status == "pending":
+        if self.booking.hold_expires_at is not None:
             return "unpaid"
         if moment < self.cutoff:
             return "refund"
