@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-from urllib.parse import quote
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import msgspec
