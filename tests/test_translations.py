@@ -51,10 +51,11 @@ def test_every_page_text_has_a_turkish_translation_with_the_same_placeholders() 
     assert not wrong, "placeholders differ between English and Turkish:\n" + "\n".join(wrong)
 
 
-def test_catalogs_parse_and_hold_no_fuzzy_or_empty_entries() -> None:
+def test_catalogs_parse_and_agree_with_no_fuzzy_or_empty_entries() -> None:
     files = po_files("tr", [CORE_LOCALE, *sorted((ROOT / "themes").glob("*/locale"))])
     assert files
     problems: list[str] = []
+    seen: dict[str, tuple[str, str]] = {}
     for path in files:
         with Path(path).open("rb") as handle:
             catalog = read_po(handle, locale="tr")
@@ -65,4 +66,10 @@ def test_catalogs_parse_and_hold_no_fuzzy_or_empty_entries() -> None:
                 problems.append(f"{path.name}: fuzzy {message.id!r}")
             if not message.string:
                 problems.append(f"{path.name}: empty {message.id!r}")
+            # One English text, one Turkish text: which file wins must not change what a page says.
+            earlier = seen.setdefault(str(message.id), (path.name, str(message.string)))
+            if earlier[1] != message.string:
+                problems.append(
+                    f"{message.id!r}: {earlier[0]} says {earlier[1]!r}, {path.name} says {message.string!r}"
+                )
     assert not problems, "\n".join(problems)
