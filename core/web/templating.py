@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 from litestar.plugins.jinja import JinjaTemplateEngine
+from markupsafe import Markup
 
 from core.locale import formats
 from core.themes import ThemeChain
@@ -61,6 +62,12 @@ def local(moment: datetime, zone: ZoneInfo | str) -> datetime:
     return moment.astimezone(zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone))
 
 
+def boosted() -> Markup:
+    """The attributes of a wrapper whose links and forms htmx follows in place: the server answers
+    with the whole page and htmx takes its #main. Without JavaScript they are plain links and forms."""
+    return Markup('hx-boost="true" hx-target="#main" hx-select="#main" hx-swap="outerHTML show:window:top"')
+
+
 def page_environment(chain: ThemeChain, asset_version: str) -> jinja2.Environment:
     """Templates from the chain, best first; `name:file.html` reaches one link of it directly."""
     loader = jinja2.ChoiceLoader(
@@ -83,6 +90,7 @@ def page_environment(chain: ThemeChain, asset_version: str) -> jinja2.Environmen
     env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(money=_money, long_date=_long_date, short_date=_short_date, clock=_clock, local=local)
     env.globals["static"] = lambda path: f"/static/{path}?v={asset_version}"
+    env.globals["boosted"] = boosted
     return env
 
 
