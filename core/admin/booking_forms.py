@@ -6,7 +6,7 @@ entered values and a message next to the field, instead of ending in a generic e
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any
@@ -16,13 +16,13 @@ from core.customers.card import Card, load_cards
 from core.customers.duplicates import name_index
 from core.errors import FieldError
 from core.scheduling.loader import qualified_staff
+from core.web.pages import Gettext
 from core.web.params import MAX_ID
 
 if TYPE_CHECKING:
     from core.context import AppContext
     from core.scheduling.loader import ServiceInfo
 
-Gettext = Callable[[str], str]
 MAX_HOLD_MINUTES = 7 * 24 * 60
 MAX_NOTES = 2000
 MAX_REASON = 500

@@ -43,16 +43,12 @@ from core.errors import Conflict, FieldError, NotFound, Vetoed
 from core.scheduling.availability import from_minutes
 from core.scheduling.loader import ServiceInfo, load_service
 from core.web.auth import context_of, principal_of
-from core.web.pages import PAGE_FORM, gettext_for, page, page_language
+from core.web.pages import PAGE_FORM, gettext_for, page
 from core.web.params import PathId
 
 READ = {**requires(Permission.BOOKINGS_READ), **PAGE_FORM}
 WRITE = {**requires(Permission.BOOKINGS_WRITE), **PAGE_FORM}
 ACTIONS = ("confirm", "complete", "no_show", "cancel", "reschedule")
-
-
-def _gettext(request: Request[Any, Any, Any]) -> Gettext:
-    return gettext_for(request, page_language(request))
 
 
 def status_words(_: Gettext) -> dict[str, str]:
@@ -130,7 +126,7 @@ class CalendarPages(Controller):
 
     async def _calendar(self, request: Request[Any, Any, Any]) -> Template:
         ctx = context_of(request)
-        _ = _gettext(request)
+        _ = gettext_for(request)
         query = request.query_params
         view: calendar_view.View = "week" if query.get("view") == "week" else "day"
         by: calendar_view.By = "resource" if query.get("by") == "resource" else "staff"
@@ -187,7 +183,7 @@ class CalendarPages(Controller):
         ctx = context_of(request)
         detail = await load_detail(ctx, booking_id, principal_of(request).scoped_staff)
         query = request.query_params
-        _ = _gettext(request)
+        _ = gettext_for(request)
         notice = notices(_).get(query.get("notice", ""), "")
         problems = Problems()
         slots: list[dict[str, Any]] | None = None
@@ -236,7 +232,7 @@ class CalendarPages(Controller):
         alternatives: list[dict[str, Any]] | None = None,
     ) -> Template:
         ctx = context_of(request)
-        _ = _gettext(request)
+        _ = gettext_for(request)
         staff: list[dict[str, Any]] = []
         try:
             info = await load_service(ctx.db, detail.service_id)
@@ -264,7 +260,7 @@ class CalendarPages(Controller):
         self, request: Request[Any, Any, Any], booking_id: int, action: str
     ) -> Response[Any]:
         ctx = context_of(request)
-        _ = _gettext(request)
+        _ = gettext_for(request)
         form = await request.form()
         detail = await load_detail(ctx, booking_id)
         service = BookingService(ctx)
@@ -359,7 +355,7 @@ class CalendarPages(Controller):
     async def search_customer(self, request: Request[Any, Any, Any]) -> Template:
         """Find the caller's card; the search words (personal data) come in the body, never the URL."""
         ctx = context_of(request)
-        _ = _gettext(request)
+        _ = gettext_for(request)
         form = dict(await request.form())
         problems = Problems()
         q = text(form, "q")
@@ -383,7 +379,7 @@ class CalendarPages(Controller):
     @post("/bookings/new", opt=WRITE)
     async def create_booking(self, request: Request[Any, Any, Any]) -> Response[Any]:
         ctx = context_of(request)
-        _ = _gettext(request)
+        _ = gettext_for(request)
         form = dict(await request.form())
         problems = Problems()
         location_id = an_id(form.get("location"))
@@ -476,7 +472,7 @@ class CalendarPages(Controller):
     ) -> Template:
         """The phone booking page at whatever step `values` (query or form) have reached."""
         ctx = context_of(request)
-        _ = _gettext(request)
+        _ = gettext_for(request)
         problems = problems or Problems()
         places = await calendar_view.locations(ctx)
         location = calendar_view.pick_location(places, an_id(values.get("location")))

@@ -23,7 +23,7 @@ from core.customers.consent import record_consent
 from core.customers.search import search
 from core.errors import Conflict, FieldError
 from core.web.auth import context_of, principal_of
-from core.web.pages import PAGE, PAGE_FORM, gettext_for, page, page_language
+from core.web.pages import PAGE, PAGE_FORM, gettext_for, page
 from core.web.params import PathId
 
 MAX_NOTES = 4000
@@ -97,7 +97,7 @@ class CustomerPages(Controller):
     async def search(self, request: Request[Any, Any, Any]) -> Template:
         """Find by name, phone, its last four digits, e-mail or tag (the terms stay in the body)."""
         ctx = context_of(request)
-        _ = gettext_for(request, page_language(request))
+        _ = gettext_for(request)
         data = await posted(request)
         form = Form(values={"q": one(data, "q").strip()[:254], "tag": one(data, "tag").strip()[:40]})
         cards = []
@@ -139,7 +139,7 @@ class CustomerPages(Controller):
     async def edit(self, request: Request[Any, Any, Any], customer_id: PathId) -> Template | Redirect:
         """Save the card; a wrong field re-renders the form with what was typed and why it was refused."""
         ctx = context_of(request)
-        _ = gettext_for(request, page_language(request))
+        _ = gettext_for(request)
         data = await posted(request)
         names = ("name", "phone", "email", "language", "preferred_channel", "tags", "notes")
         form = Form(values={name: one(data, name) for name in names})
@@ -173,7 +173,7 @@ class CustomerPages(Controller):
     async def add_note(self, request: Request[Any, Any, Any], customer_id: PathId) -> Template | Redirect:
         """A dated line added to the card's notes, signed with who wrote it."""
         ctx = context_of(request)
-        _ = gettext_for(request, page_language(request))
+        _ = gettext_for(request)
         text = " ".join(one(await posted(request), "note").split())
         note = Form(values={"note": text})
         if not text:
@@ -199,7 +199,7 @@ class CustomerPages(Controller):
     async def consent(self, request: Request[Any, Any, Any], customer_id: PathId) -> Template | Redirect:
         """The customer gave or withdrew marketing consent on one channel (told to staff): a ledger row."""
         ctx = context_of(request)
-        _ = gettext_for(request, page_language(request))
+        _ = gettext_for(request)
         data = await posted(request)
         channel, granted = one(data, "channel"), one(data, "granted")
         await served(ctx, customer_id, principal_of(request).scoped_staff)

@@ -9,15 +9,13 @@ Messages that quote values ("no location 5") are matched by pattern so the quote
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from litestar import Request
 
 from core.errors import FieldError
-
-Gettext = Callable[[str], str]
+from core.web.pages import Gettext
 
 # Messages of the scheduling and customer services that quote a value: (pattern, English template).
 # The template is the msgid; the groups fill its %(a)s / %(b)s.

@@ -50,17 +50,13 @@ from core.scheduling.admin_routes import (
     week_of,
 )
 from core.web.auth import context_of, principal_of
-from core.web.pages import PAGE, PAGE_FORM, gettext_for, page, page_language
+from core.web.pages import PAGE, PAGE_FORM, gettext_for, page
 from core.web.params import PathId
 
 READ = {**requires(Permission.SCHEDULING_READ), **PAGE_FORM}
 MANAGE = {**requires(Permission.SCHEDULING_MANAGE), **PAGE}
 Saved = Annotated[str, QueryParameter(max_length=20)]
 PluginName = Annotated[str, PathParameter(max_length=100)]
-
-
-def _(request: Request[Any, Any, Any]) -> Any:
-    return gettext_for(request, page_language(request))
 
 
 def _can_manage(request: Request[Any, Any, Any]) -> bool:
@@ -116,7 +112,9 @@ class SettingsPages(Controller):
 
     @post("/services/new", opt=MANAGE, status_code=303)
     async def create_service(self, request: Request[Any, Any, Any]) -> Template | Redirect:
-        form, saved = await save_service(context_of(request), _(request), await posted(request), None)
+        form, saved = await save_service(
+            context_of(request), gettext_for(request), await posted(request), None
+        )
         if saved is None:
             return await self._service_form(request, None, form, 422)
         return Redirect("/admin/settings/services?saved=created", status_code=303)
@@ -134,7 +132,7 @@ class SettingsPages(Controller):
     ) -> Template | Redirect:
         ctx = context_of(request)
         await SERVICES.one(ctx.db, service_id)
-        form, saved = await save_service(ctx, _(request), await posted(request), service_id)
+        form, saved = await save_service(ctx, gettext_for(request), await posted(request), service_id)
         if saved is None:
             return await self._service_form(request, service_id, form, 422)
         return Redirect("/admin/settings/services?saved=updated", status_code=303)
@@ -184,7 +182,7 @@ class SettingsPages(Controller):
 
     @post("/staff/new", opt=MANAGE, status_code=303)
     async def create_staff(self, request: Request[Any, Any, Any]) -> Template | Redirect:
-        form, saved = await save_staff(context_of(request), _(request), await posted(request), None)
+        form, saved = await save_staff(context_of(request), gettext_for(request), await posted(request), None)
         if saved is None:
             return await self._staff_form(request, None, form, 422)
         return Redirect("/admin/settings/staff?saved=created", status_code=303)
@@ -198,7 +196,7 @@ class SettingsPages(Controller):
     async def update_staff(self, request: Request[Any, Any, Any], staff_id: PathId) -> Template | Redirect:
         ctx = context_of(request)
         await STAFF.one(ctx.db, staff_id)
-        form, saved = await save_staff(ctx, _(request), await posted(request), staff_id)
+        form, saved = await save_staff(ctx, gettext_for(request), await posted(request), staff_id)
         if saved is None:
             return await self._staff_form(request, staff_id, form, 422)
         return Redirect("/admin/settings/staff?saved=updated", status_code=303)
@@ -255,9 +253,9 @@ class SettingsPages(Controller):
             location = await hours_location(ctx.db, staff_id, location, to_change=True)
         except (ValueError, FieldError):
             form = Form(values={"rows": hours_rows([])})
-            form.add("location", validation_text(_(request), "one of the staff member's locations"))
+            form.add("location", validation_text(gettext_for(request), "one of the staff member's locations"))
             return await self._hours_page(request, staff_id, None, form, 422)
-        form, _rows = await save_hours(ctx, _(request), data, staff_id, location)
+        form, _rows = await save_hours(ctx, gettext_for(request), data, staff_id, location)
         if not form.ok:
             return await self._hours_page(request, staff_id, location, form, 422)
         return Redirect(
@@ -294,7 +292,7 @@ class SettingsPages(Controller):
 
     @post("/closures", opt=MANAGE, status_code=303)
     async def add_closures(self, request: Request[Any, Any, Any]) -> Template | Redirect:
-        form, created = await save_closures(context_of(request), _(request), await posted(request))
+        form, created = await save_closures(context_of(request), gettext_for(request), await posted(request))
         if created is None:
             return await self._closures_page(request, form, 422)
         return Redirect(
@@ -361,7 +359,7 @@ class SettingsPages(Controller):
     async def save_plugin(self, request: Request[Any, Any, Any], name: PluginName) -> Template:
         """Check the table against the Struct and write it into the config file (applied at restart)."""
         ctx = context_of(request)
-        gettext = _(request)
+        gettext = gettext_for(request)
         info = plugin_info(ctx.plugins, name)
         if info is None:
             raise NotFound("plugin", name)

@@ -9,7 +9,7 @@ an error page.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
@@ -20,10 +20,10 @@ from core.bookings.service import BookingService
 from core.context import AppContext
 from core.errors import FieldError, NotFound
 from core.scheduling.loader import ServiceInfo, load_service, location_zone, qualified_staff
+from core.web.pages import Gettext
 from core.web.params import MAX_ID
 
 Step = Literal["service", "location", "staff", "day", "time", "details"]
-Gettext = Callable[[str], str]
 
 
 @dataclass

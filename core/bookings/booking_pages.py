@@ -100,7 +100,7 @@ async def _render(
 
 async def _show(request: Request[Any, Any, Any], base: str, fixed: int | None) -> Template:
     ctx = context_of(request)
-    _ = gettext_for(request, page_language(request))
+    _ = gettext_for(request)
     query = request.query_params
     raw = {key: query.get(key) for key in ("service", "location", "staff", "day", "start")}
     return await _render(request, await resolve(ctx, base, fixed, raw, _))

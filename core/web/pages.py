@@ -36,9 +36,14 @@ def page_language(request: Request[Any, Any, Any], fallback: str | None = None) 
     )
 
 
-def gettext_for(request: Request[Any, Any, Any], lang: str) -> Callable[[str], str]:
-    """`_` for texts built in Python (form errors): the same catalogs as the templates."""
-    return translations(lang, request.app.state.get("locale_dirs", ())).gettext
+Gettext = Callable[[str], str]
+
+
+def gettext_for(request: Request[Any, Any, Any], lang: str | None = None) -> Gettext:
+    """`_` for texts built in Python (form errors): the same catalogs as the templates, in `lang` or
+    the page's language."""
+    chosen = lang or page_language(request)
+    return translations(chosen, request.app.state.get("locale_dirs", ())).gettext
 
 
 def _switch_links(request: Request[Any, Any, Any]) -> dict[str, str]:
@@ -94,7 +99,7 @@ def error_page(request: Request[Any, Any, Any], status: int, detail: str) -> Res
     if status == 401:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return Redirect(f"/login?{urlencode({'next': target})}", status_code=303)
-    _ = gettext_for(request, page_language(request))
+    _ = gettext_for(request)
     titles = {
         403: _("You may not do this"),
         404: _("Not found"),
