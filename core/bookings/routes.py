@@ -258,7 +258,7 @@ class PublicBookingController(Controller):
 
     def _before_cutoff(self, ctx: AppContext, booking: BookingSnapshot) -> bool:
         cutoff = booking.start - timedelta(hours=ctx.settings.bookings.cancel_cutoff_hours)
-        return datetime.now(UTC) < cutoff
+        return ctx.clock.now() < cutoff
 
     @get("/self/{token:str}", operation_id="self_service_view")
     async def view(self, request: Request[Any, Any, Any], token: FromPath[str]) -> BookingOut:
