@@ -346,3 +346,21 @@ async def test_deactivated_location_or_room_takes_no_bookings_and_nul_is_refused
             json={"service": service, "start": START, "customer": {**CUSTOMER, "name": "A\u0000B"}},
         )
         assert nul.status_code == 422 and "customer.name" in nul.json()["detail"]
+
+
+async def test_cancelling_a_booking_still_waiting_for_its_deposit_says_nothing_was_paid(
+    open_context: AppContext,
+) -> None:
+    business = await build(staff=1)
+    service = await add_service(business, "colour", deposit_kind="fixed", deposit_value=150)
+    async with api_client(open_context) as client:
+        created = (
+            await client.post(
+                "/api/v1/bookings", json={"service": service, "start": START, "customer": CUSTOMER}
+            )
+        ).json()
+        assert created["status"] == "pending" and created["hold_expires_at"] is not None
+        path = "/api/v1/self/" + created["self_service_url"].rsplit("/manage/", 1)[1]
+        cancelled = (await client.post(f"{path}/cancel")).json()
+        assert cancelled["booking"]["status"] == "cancelled"
+        assert cancelled["deposit"] == "unpaid"  # not "refund": no money was taken

@@ -8,14 +8,15 @@ page speaks the customer's own language unless the visitor picked another.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from datetime import UTC, date, datetime, time
+from typing import TYPE_CHECKING, Any
 
 from litestar import Request
 
 from core.audit.records import Actor, set_actor
-from core.bookings import waitlist
+from core.bookings import policy, waitlist
 from core.bookings.links import BadLink, signer
+from core.bookings.policy import DepositOutcome
 from core.bookings.service import ACTIVE
 from core.db.values import as_utc
 from core.notifications.content import BookingFacts, booking_facts
@@ -27,8 +28,6 @@ if TYPE_CHECKING:
 
     from core.bookings.snapshot import BookingSnapshot
     from core.context import AppContext
-
-DepositOutcome = Literal["none", "unpaid", "refund", "keep"]
 
 
 @dataclass(frozen=True)
@@ -55,8 +54,7 @@ class Managed:
 
     @property
     def cutoff(self) -> datetime:
-        """From this moment on the link no longer changes the time (the JSON API's rule)."""
-        return self.booking.start - timedelta(hours=self.cutoff_hours)
+        return policy.cutoff(self.booking, self.cutoff_hours)
 
     @property
     def before_cutoff(self) -> bool:
@@ -67,19 +65,7 @@ class Managed:
         return self.booking.deposit_due != "0.00"
 
     def deposit_if_cancelled_at(self, moment: datetime) -> DepositOutcome:
-        """What the policy does with the deposit for a cancellation at `moment`.
-
-        A booking still holding its time (pending: its deposit is what would confirm it) has not been
-        paid for, so nothing is kept or refunded; the hold stays on the row after a cancellation and
-        is cleared by the confirmation. Otherwise as the JSON API answers: refunded before the
-        cut-off, then as `[bookings] late_cancel_deposit` says."""
-        if not self.has_deposit:
-            return "none"
-        if self.booking.hold_expires_at is not None:
-            return "unpaid"
-        if moment < self.cutoff:
-            return "refund"
-        return "refund" if self.late_cancel_deposit == "refund" else "keep"
+        return policy.deposit_outcome(self.booking, moment, self.cutoff_hours, self.late_cancel_deposit)
 
     @property
     def local_today(self) -> date:

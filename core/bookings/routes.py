@@ -11,7 +11,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from core.access.permissions import Permission, requires
 from core.audit.records import Actor, set_actor
-from core.bookings import waitlist
+from core.bookings import policy, waitlist
 from core.bookings.links import BadLink, self_service_url, signer
 from core.bookings.service import BOOKING_COLUMNS, BookingService, NewBooking, snapshot
 from core.bookings.snapshot import BookingSnapshot
@@ -142,7 +142,8 @@ class SeriesOut(msgspec.Struct):
 
 class CancelOut(msgspec.Struct):
     booking: BookingOut
-    # What the cancellation policy does with a paid deposit: "refund" or "keep" ("none": nothing paid).
+    # What the cancellation policy does with the deposit: "refund" or "keep"; "none" (no deposit) or
+    # "unpaid" (still held waiting for it: nothing was paid).
     deposit: str
 
 
@@ -257,8 +258,7 @@ class PublicBookingController(Controller):
         return ctx, await BookingService(ctx).get(booking_id)
 
     def _before_cutoff(self, ctx: AppContext, booking: BookingSnapshot) -> bool:
-        cutoff = booking.start - timedelta(hours=ctx.settings.bookings.cancel_cutoff_hours)
-        return ctx.clock.now() < cutoff
+        return ctx.clock.now() < policy.cutoff(booking, ctx.settings.bookings.cancel_cutoff_hours)
 
     @get("/self/{token:str}", operation_id="self_service_view")
     async def view(self, request: Request[Any, Any, Any], token: FromPath[str]) -> BookingOut:
@@ -280,12 +280,12 @@ class PublicBookingController(Controller):
     ) -> CancelOut:
         """Cancel through the link; after the cut-off the policy decides what happens to a deposit."""
         ctx, booking = await self._from_link(request, token)
-        in_time = self._before_cutoff(ctx, booking)
+        rules = ctx.settings.bookings
+        deposit = policy.deposit_outcome(
+            booking, ctx.clock.now(), rules.cancel_cutoff_hours, rules.late_cancel_deposit
+        )
         reason = (data.reason if data else None) or "cancelled by the customer"
         cancelled = await BookingService(ctx).cancel(booking.id, reason)
-        deposit = "none" if booking.deposit_due == "0.00" else (
-            "refund" if in_time else ctx.settings.bookings.late_cancel_deposit
-        )  # fmt: skip
         return CancelOut(await booking_out(ctx, cancelled), deposit)
 
     @post("/self/{token:str}/reschedule", operation_id="self_service_reschedule", status_code=200)
