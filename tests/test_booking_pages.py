@@ -176,6 +176,22 @@ async def test_unticked_consents_record_nothing_and_turkish_is_kept(open_context
     )
 
 
+async def test_pressing_book_twice_shows_the_same_booking_instead_of_a_second_one(
+    open_context: AppContext,
+) -> None:
+    ctx = open_context
+    await load_demo(ctx)
+    before = await count_bookings(ctx)
+    async with client(ctx, "tr") as browser:
+        pages = await walk(browser, "Erkek Saç Kesimi")  # "any" staff: a second press could pick another
+        form = form_of(pages[-1], **PERSON)
+        first = await browser.post("/", data=form)
+        second = await browser.post("/", data=form)
+        assert first.status_code == second.status_code == 303
+        assert first.headers["location"] == second.headers["location"]
+    assert await count_bookings(ctx) == before + 1
+
+
 async def test_every_refusal_names_the_field_and_keeps_the_values(open_context: AppContext) -> None:
     ctx = open_context
     await load_demo(ctx)

@@ -30,9 +30,11 @@ from core.bookings.booking_page_data import (
 from core.bookings.booking_page_flow import Flow, Resolved, parse_start, resolve, staff_names
 from core.bookings.booking_page_form import BookingForm, check_details
 from core.bookings.links import BadLink, self_service_token, signer
-from core.bookings.service import BookingService, NewBooking, SlotTaken
+from core.bookings.service import BOOKING_COLUMNS, BookingService, NewBooking, SlotTaken, snapshot
+from core.bookings.snapshot import BookingSnapshot
 from core.context import AppContext
 from core.customers.consent import record_consent
+from core.customers.service import NewCustomer, match
 from core.errors import Conflict, FieldError, NotFound, Vetoed
 from core.scheduling.loader import location_zone
 from core.web.auth import context_of
@@ -106,6 +108,23 @@ async def _show(request: Request[Any, Any, Any], base: str, fixed: int | None) -
     return await _render(request, await resolve(ctx, base, fixed, raw, _))
 
 
+async def _booked_already(
+    ctx: AppContext, customer: NewCustomer, service_id: int, start: datetime
+) -> BookingSnapshot | None:
+    """The same person's active booking of this service at this time: a second press of the button
+    (without JavaScript nothing stops it) shows that booking again instead of booking a second
+    staff member for "any"."""
+    customer_id = await match(ctx, customer.phone_idx, customer.email_idx)
+    if customer_id is None:
+        return None
+    rows = await ctx.db.fetch(
+        f"SELECT {BOOKING_COLUMNS} FROM booking WHERE customer = ? AND service = ? AND start_at = ?"
+        " AND status IN ('pending', 'confirmed')",
+        customer_id, service_id, start,
+    )  # fmt: skip
+    return snapshot(rows[0]) if rows else None
+
+
 async def _book(
     request: Request[Any, Any, Any], base: str, fixed: int | None, posted: BookingForm
 ) -> Template | Redirect:
@@ -129,6 +148,10 @@ async def _book(
     if checked.errors:
         resolved.errors.update(checked.errors)
         return await _render(request, resolved, form=form)
+    assert checked.customer is not None
+    again = await _booked_already(ctx, checked.customer, flow.service.id, start)
+    if again is not None:
+        return Redirect(f"/booking/{self_service_token(ctx, again)}", status_code=303)
     set_actor(Actor("customer_link", "booking-page"))
     hold = ctx.settings.bookings.deposit_hold_minutes if flow.service.deposit_due() != "0.00" else None
     try:
@@ -145,6 +168,9 @@ async def _book(
             )
         )
     except SlotTaken as err:
+        again = await _booked_already(ctx, checked.customer, flow.service.id, start)
+        if again is not None:  # the other press won the race
+            return Redirect(f"/booking/{self_service_token(ctx, again)}", status_code=303)
         if await ever_offered(ctx, flow, start):
             taken = alternatives_from(err.extra, flow.zone, flow) or await nearest_free(ctx, flow, start)
             notice = _("Sorry, this time was booked by someone else a moment ago.")
