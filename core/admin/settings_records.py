@@ -189,16 +189,17 @@ async def save_staff(
 
 
 # -------------------------------------------------------------------------------------------------
-# Working hours: one row per shift (a weekday with no shift has one empty row)
+# Working hours: one row per shift, then one empty row per weekday for another shift (a split day,
+# e.g. 09:00-13:00 and 16:00-20:00); empty rows are days off and are not saved.
 
 
 def hours_rows(week: list[Shift]) -> list[dict[str, str]]:
     rows: list[dict[str, str]] = []
     for weekday in range(7):
-        shifts = [s for s in week if s.weekday == weekday] or [Shift(weekday=weekday, start="", end="")]
-        for shift in shifts:
+        for shift in (s for s in week if s.weekday == weekday):
             breaks = ", ".join(f"{a}-{b}" for a, b in shift.breaks)
             rows.append({"weekday": str(weekday), "start": shift.start, "end": shift.end, "breaks": breaks})
+        rows.append({"weekday": str(weekday), "start": "", "end": "", "breaks": ""})
     return rows
 
 
