@@ -13,7 +13,6 @@ import asyncio
 import concurrent.futures
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ import pytest
 
 from core.config import generate_secrets
 from tests.conftest import ENGINE, ROOT, _pg_admin, _pg_url
+from tests.messaging import free_port
 from tests.plugin_install import CLI, run_cli, write_config
 
 CHROMIUM = os.environ.get("AJANDA_CHROMIUM", "/usr/bin/chromium")
@@ -65,12 +65,6 @@ def need_browser() -> None:
     if REQUIRED:
         pytest.fail(f"browser tests required (AJANDA_REQUIRE_BROWSER=1) but {missing}")
     pytest.skip(missing)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -112,7 +106,7 @@ def start_demo_server(folder: Path, **sections: dict[str, Any]) -> Iterator[Demo
     """Serve the demo business from a fresh database; stop the process and drop the database after."""
     folder.mkdir(parents=True, exist_ok=True)
     url, pg_name = _database(folder)
-    port = _free_port()
+    port = free_port()
     config = write_config(
         folder / "config.toml",
         security=generate_secrets(),
