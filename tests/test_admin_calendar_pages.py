@@ -163,6 +163,9 @@ async def test_day_and_week_views_list_the_bookings_with_status_and_local_times(
         bad = await client.get("/admin/calendar?date=31.12.2030&lang=en")
         assert bad.status_code == 422 and "Enter a date as YYYY-MM-DD" in bad.text
         assert 'aria-describedby="date-error"' in bad.text
+        for edge in ("0001-01-01", "9999-12-31"):  # the day's UTC bounds would overflow
+            far = await client.get(f"/admin/calendar?date={edge}&view=week&lang=en")
+            assert far.status_code == 422 and "Enter a date as YYYY-MM-DD" in far.text
 
 
 async def test_the_resource_view_has_a_column_per_room(demo: Demo) -> None:

@@ -56,13 +56,6 @@ def an_id(value: object) -> int | None:
     return number if 1 <= number <= MAX_ID else None
 
 
-def a_day(value: object) -> date | None:
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
-        return None
-
-
 def a_time(value: object) -> time | None:
     try:
         return time.fromisoformat(str(value).strip())

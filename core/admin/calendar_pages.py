@@ -23,7 +23,6 @@ from core.admin.booking_forms import (
     MAX_REASON,
     Gettext,
     Problems,
-    a_day,
     a_moment,
     a_time,
     an_id,
@@ -44,7 +43,7 @@ from core.scheduling.availability import from_minutes
 from core.scheduling.loader import ServiceInfo, load_service
 from core.web.auth import context_of, principal_of
 from core.web.pages import PAGE_FORM, gettext_for, page
-from core.web.params import PathId
+from core.web.params import PathId, form_day
 
 READ = {**requires(Permission.BOOKINGS_READ), **PAGE_FORM}
 WRITE = {**requires(Permission.BOOKINGS_WRITE), **PAGE_FORM}
@@ -133,7 +132,7 @@ class CalendarPages(Controller):
         problems = Problems()
         day = None
         if query.get("date"):
-            day = a_day(query.get("date"))
+            day = form_day(query.get("date"))
             if day is None:
                 problems.add("date", _("Enter a date as YYYY-MM-DD, e.g. 2030-01-07."))
         own = principal_of(request).scoped_staff
@@ -187,7 +186,7 @@ class CalendarPages(Controller):
         notice = notices(_).get(query.get("notice", ""), "")
         problems = Problems()
         slots: list[dict[str, Any]] | None = None
-        day = a_day(query.get("day")) if query.get("day") else None
+        day = form_day(query.get("day")) if query.get("day") else None
         staff = an_id(query.get("staff"))
         if query.get("day") and day is None:
             problems.add("slot_day", _("Enter a date as YYYY-MM-DD, e.g. 2030-01-07."))
@@ -314,7 +313,7 @@ class CalendarPages(Controller):
             moment = a_moment(entered["start"])
             if moment is not None:
                 return moment
-        day = a_day(entered["day"])
+        day = form_day(entered["day"])
         clock = a_time(entered["time"])
         if day is None:
             problems.add("day", _("Enter a date as YYYY-MM-DD, e.g. 2030-01-07."))
@@ -503,7 +502,7 @@ class CalendarPages(Controller):
             step["service"] = info
             step["staff_choices"] = await service_staff(ctx, info, location.id)
             raw_day = values.get("day")
-            day = a_day(raw_day) if raw_day else datetime.now(location.zone).date()
+            day = form_day(raw_day) if raw_day else datetime.now(location.zone).date()
             if day is None:
                 problems.add("day", _("Enter a date as YYYY-MM-DD, e.g. 2030-01-07."))
             step["day"] = day

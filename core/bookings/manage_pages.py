@@ -24,7 +24,6 @@ from core.bookings.manage_view import (
     cancelled_at,
     load,
     parse_clock,
-    parse_day,
     waiting_entries,
 )
 from core.bookings.service import BookingService, SlotTaken
@@ -34,6 +33,7 @@ from core.scheduling.availability import from_minutes
 from core.scheduling.loader import ServiceInfo, load_service, qualified_staff
 from core.web.auth import context_of
 from core.web.pages import PAGE_FORM, gettext_for, page
+from core.web.params import form_day
 
 DAYS_SHOWN = 14
 MAX_REASON = 500
@@ -273,7 +273,7 @@ class ManagePages(Controller):
         today = m.local_today
         last = today + timedelta(days=service.rule.max_days_ahead)
         default = min(max(m.local_day, today), last)
-        day = parse_day(day_text) if day_text else default
+        day = form_day(day_text) if day_text else default
         if day is None or not today <= day <= last:
             errors.setdefault("day", _("Day: choose a day from the list."))
             day = default
@@ -365,7 +365,7 @@ class ManagePages(Controller):
     ) -> Template:
         m = await load(request, token)
         self._may_wait(request, m)
-        chosen = day if day and parse_day(day) else max(m.local_day, m.local_today).isoformat()
+        chosen = day if day and form_day(day) else max(m.local_day, m.local_today).isoformat()
         return self._waitlist_page(request, m, {"day": chosen, "from": "", "to": ""}, {})
 
     @post("/{token:str}/waitlist", status_code=200)
@@ -378,7 +378,7 @@ class ManagePages(Controller):
         _ = gettext_for(request, m.lang)
         values = {"day": data.day.strip(), "from": data.from_.strip(), "to": data.to.strip()}
         errors: dict[str, str] = {}
-        day = parse_day(values["day"])
+        day = form_day(values["day"])
         if day is None:
             errors["day"] = _("Day: enter a date, e.g. %(example)s.") % {"example": m.local_today.isoformat()}
         elif day < m.local_today:

@@ -139,13 +139,6 @@ async def waiting_entries(ctx: AppContext, m: Managed) -> list[WaitingEntry]:
     ]
 
 
-def parse_day(text: str) -> date | None:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        return None
-
-
 def parse_clock(text: str) -> time | None:
     """HH:MM (what a time input sends); None for anything else."""
     value = text.strip()
