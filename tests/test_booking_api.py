@@ -44,7 +44,9 @@ async def test_services_and_availability_shapes(open_context: AppContext) -> Non
 @pytest.mark.parametrize(
     ("query", "field"),
     [("from=2031-01-06&to=2031-01-05", "to"), ("from=2031-01-06&to=2031-06-06", "to"),
-     ("from=06.01.2031&to=2031-01-06", "from"), ("to=2031-01-06", "from")],
+     ("from=06.01.2031&to=2031-01-06", "from"), ("to=2031-01-06", "from"),
+     ("from=9999-12-31&to=9999-12-31", "from"), ("from=2031-01-06&to=9999-12-31", "to"),
+     ("from=0001-01-01&to=0001-01-01", "from")],
 )  # fmt: skip
 async def test_availability_rejects_bad_ranges_naming_the_field(
     open_context: AppContext, query: str, field: str
@@ -364,3 +366,18 @@ async def test_cancelling_a_booking_still_waiting_for_its_deposit_says_nothing_w
         cancelled = (await client.post(f"{path}/cancel")).json()
         assert cancelled["booking"]["status"] == "cancelled"
         assert cancelled["deposit"] == "unpaid"  # not "refund": no money was taken
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("bookings/?from=9999-12-31", "from"), ("bookings/?from=2031-01-06&to=9999-12-31", "to"),
+     ("bookings/?from=0001-01-01", "from"), ("bookings/waitlist?day=9999-12-31", "day")],
+)  # fmt: skip
+async def test_admin_day_queries_at_the_ends_of_the_calendar_name_the_field(
+    open_context: AppContext, query: str, field: str
+) -> None:
+    await build(staff=1)
+    async with api_client(open_context) as client:
+        answer = await client.get(f"/api/v1/admin/{query}", headers=admin_headers(open_context.settings))
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["errors"][0]["field"] == field

@@ -20,7 +20,7 @@ from core.customers.service import find_or_create, new_customer
 from core.errors import Conflict, FieldError, NotFound
 from core.scheduling.loader import load_service, location_zone
 from core.web.auth import context_of, principal_of
-from core.web.params import BodyId, PathId, QueryId
+from core.web.params import BodyId, PathId, QueryId, in_calendar
 
 # No NUL characters: PostgreSQL cannot store them in text.
 Text200 = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern="^[^\x00]*$")]
@@ -327,7 +327,8 @@ class AdminBookingController(Controller):
         own = principal_of(request).scoped_staff
         if own is not None:
             staff = own
-        last = to or from_
+        in_calendar("from", from_)
+        last = in_calendar("to", to) if to is not None else from_
         if last < from_:
             raise FieldError("to", "must not be before from")
         if (last - from_).days > 92:
@@ -430,6 +431,7 @@ class AdminBookingController(Controller):
         """Who is waiting for that day, in the order offers will be made (not for staff accounts:
         the list is per service, not per person, and holds other staff's customers)."""
         ctx = context_of(request)
+        in_calendar("day", day)
         if principal_of(request).scoped_staff is not None:
             return []
         location_id = location or await ctx.db.fetchval("SELECT MIN(id) FROM location")

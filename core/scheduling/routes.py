@@ -14,7 +14,7 @@ from core.errors import FieldError
 from core.scheduling.availability import from_minutes
 from core.scheduling.loader import load_service
 from core.web.auth import context_of
-from core.web.params import MAX_ID, QueryId
+from core.web.params import MAX_ID, QueryId, in_calendar
 
 
 class ServiceOut(msgspec.Struct):
@@ -82,6 +82,8 @@ class PublicSchedulingController(Controller):
     ) -> AvailabilityOut:
         """Free slots of a service between two local dates, for one staff member or anyone."""
         ctx = context_of(request)
+        in_calendar("from", from_)
+        in_calendar("to", to)
         if to < from_:
             raise FieldError("to", "must not be before from")
         if (to - from_).days + 1 > ctx.settings.bookings.max_query_days:
