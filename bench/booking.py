@@ -9,8 +9,10 @@ member) for a new customer (name, Turkish mobile number, e-mail), so each one is
 found or created with encrypted contact data, the slot checked inside an IMMEDIATE transaction (SQLite)
 or guarded by the exclusion constraint (PostgreSQL), occupancy written, audit rows, after-commit hooks.
 
-It prints bookings/s, the latency percentiles and the HTTP statuses, then checks the database: as many
-bookings as 201 answers, and no two bookings of one staff member overlapping.
+It prints bookings/s, the latency percentiles and the HTTP statuses; the CPU time one booking cost the
+server process, PostgreSQL and the rest of the machine (from /proc, see bench.cpu), with the most
+bookings/s those costs allow on this machine; then it checks the database: as many bookings as 201
+answers, and no two bookings of one staff member overlapping.
 
 Targets on the 2-core machine: at least 1,000 bookings/s on SQLite and 2,000/s on PostgreSQL, with p99
 under 50 ms. The script prints how the figures compare; it asserts nothing.
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 from datetime import datetime, time
 from typing import Any
@@ -36,6 +39,7 @@ from bench.common import (
     plan_bookings,
     scratch_database,
 )
+from bench.cpu import CpuMeter, is_postgres
 from bench.http import LoadResult, lua_items, run_wrk, running_server
 from core.config import generate_secrets
 from core.context import build_context
@@ -111,6 +115,21 @@ async def check(url: str, folder: Any, secrets: dict[str, str]) -> tuple[int, in
     return made, overlaps
 
 
+def print_cpu(meter: CpuMeter, requests: int) -> None:
+    """CPU per booking and the ceilings it implies on this machine, whatever the code's speed-ups."""
+    cost = meter.per_request_ms(requests)
+    parts = [f"server process {cost['server']:.2f}"]
+    if "postgres" in cost:
+        parts.append(f"PostgreSQL {cost['postgres']:.2f}")
+    parts.append(f"wrk and the rest {cost['rest']:.2f}")
+    print(f"cpu: {cost['machine']:.2f} ms per booking on the whole machine ({', '.join(parts)})")
+    cores = os.cpu_count() or 1
+    print(
+        f"  at these costs: one server process can answer at most {1000 / cost['server']:,.0f}/s "
+        f"(one core); the {cores}-core machine at most {cores * 1000 / cost['machine']:,.0f}/s"
+    )
+
+
 async def run(args: argparse.Namespace) -> None:
     print(f"machine: {machine()}")
     print(f"engine: {args.engine}")
@@ -128,7 +147,13 @@ async def run(args: argparse.Namespace) -> None:
             f"== HTTP, one `ajanda serve` process; wrk -t{args.threads} -c{args.connections} "
             f"-d{args.seconds}s from another process"
         )
+        config = str(folder / "config.toml")
+        groups = {"server": lambda _pid, _name, cmdline: config in cmdline and " serve " in cmdline}
+        if args.engine == "postgres":
+            groups["postgres"] = is_postgres
+        meter = CpuMeter(groups)
         with running_server(url, folder, secrets) as base:
+            meter.start()
             result: LoadResult = run_wrk(
                 base,
                 LUA_POST % (lua_items(items), business.service),
@@ -137,7 +162,9 @@ async def run(args: argparse.Namespace) -> None:
                 connections=args.connections,
                 seconds=args.seconds,
             )
+            meter.stop()
         print(f"bookings: {result.line()}")
+        print_cpu(meter, result.requests)
         made, overlaps = await check(url, folder, secrets)
         created = result.statuses.get("201", 0)
         print(
