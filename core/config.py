@@ -164,6 +164,8 @@ class WorkerConfig(_Section):
     backoff_max: Annotated[float, Meta(ge=0)] = 21600.0
     # Seconds a claimed job stays invisible to other workers; a crashed worker's jobs come back after it.
     lease: Annotated[float, Meta(gt=0)] = 300.0
+    # Days a finished (done) job is kept before the worker deletes it; dead jobs wait for a person.
+    keep_done_days: Annotated[int, Meta(ge=1, le=3650)] = 30
 
 
 class BookingsConfig(_Section):

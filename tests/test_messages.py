@@ -311,6 +311,12 @@ async def test_frequency_cap_and_commercial_messages_only_with_consent(
     await scan_campaigns(ctx)  # scanning again recalls nobody twice
     await drain(ctx)
     assert len(await messages_of(ctx, kind="recall")) == 1
+    # Nor once the finished jobs are deleted (`[worker] keep_done_days`): the message log decides.
+    async with ctx.db.transaction():
+        await ctx.db.execute("DELETE FROM ajanda_job WHERE status = 'done'")
+    await scan_campaigns(ctx)
+    assert await ctx.db.fetchval("SELECT COUNT(*) FROM ajanda_job WHERE dedupe_key LIKE 'msg:recall:%'") == 0
+    assert await ctx.db.fetchval("SELECT COUNT(*) FROM ajanda_job WHERE dedupe_key LIKE 'msg:winback:%'") == 0
 
     # The cap (1 capped message per 7 days): the thank-you after Yes Person's next visit waits out.
     ctx.clock.set(ctx.clock.now() + timedelta(hours=3))

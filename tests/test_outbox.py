@@ -164,3 +164,26 @@ async def test_errors_stored_before_encryption_are_sealed_by_the_migration(conte
     stored = await context.db.fetchval("SELECT last_error FROM ajanda_job WHERE id = ?", job_id)
     assert "ayse@example.com" not in stored
     assert (await _job(context, job_id))["last_error"] == plain
+
+
+async def test_finished_jobs_are_deleted_after_keep_done_days_and_the_rest_stay(
+    make_settings, start_context
+) -> None:
+    settings = make_settings(plugins={"enabled": ["jobs"]}, worker={"keep_done_days": 7})
+    ctx = await start_context(settings, {"jobs": job_plugin({"jobs.ok": lambda p, c: None})})
+    ctx.clock.set(datetime(2026, 3, 1, 12, tzinfo=UTC))
+    old = await ctx.outbox.enqueue("jobs.ok", {}, dedupe_key="jobs:old")
+    dead = await ctx.outbox.enqueue("nobody.handles", {}, max_attempts=1)
+    later = await ctx.outbox.enqueue("jobs.ok", {}, run_at=datetime(2026, 4, 1, tzinfo=UTC))
+    worker = Worker(ctx)
+    assert await worker.run_once() == 2  # `old` done, `dead` dead; `later` is not due
+    ctx.clock.advance(timedelta(days=6))
+    recent = await ctx.outbox.enqueue("jobs.ok", {})
+    assert await worker.run_once() == 1
+    ctx.clock.advance(timedelta(days=1, minutes=1))  # `old` finished 7 days and a minute ago
+    await worker.sweep(force=True)
+    left = {r["id"]: r["status"] for r in await ctx.db.fetch("SELECT id, status FROM ajanda_job")}
+    assert left == {dead: "dead", later: "pending", recent: "done"}
+    # Its dedupe key went with it: the same work can be queued again.
+    assert await ctx.outbox.enqueue("jobs.ok", {}, dedupe_key="jobs:old") is not None
+    assert old not in left

@@ -93,5 +93,20 @@ async def scan_campaigns(ctx: AppContext) -> int:
     if "winback" not in off:
         jobs += await due_winbacks(ctx, now)
     for start in range(0, len(jobs), 200):
-        await ctx.outbox.enqueue_many(jobs[start : start + 200])
+        await ctx.outbox.enqueue_many(await _not_sent_yet(ctx, jobs[start : start + 200]))
     return len(jobs)
+
+
+async def _not_sent_yet(ctx: AppContext, jobs: list[NewJob]) -> list[NewJob]:
+    """The jobs whose message is not in the message log yet.
+
+    A campaign stays due for WINDOW_DAYS, longer than a finished job may be kept (`[worker]
+    keep_done_days`); the message log, kept for good, is what says the customer was already contacted.
+    """
+    if not jobs:
+        return jobs
+    keys = [job.payload["key"] for job in jobs]
+    marks = ", ".join("?" for _ in keys)
+    rows = await ctx.db.fetch(f"SELECT dedupe_key FROM message WHERE dedupe_key IN ({marks})", *keys)
+    logged = {r["dedupe_key"] for r in rows}
+    return [job for job in jobs if job.payload["key"] not in logged]

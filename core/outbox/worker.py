@@ -31,6 +31,8 @@ log = logging.getLogger("ajanda.worker")
 
 HEARTBEAT_EVERY = 5.0
 SWEEP_EVERY = 20.0
+# Finished jobs deleted per sweep at most (one sweep every SWEEP_EVERY seconds).
+PURGE_BATCH = 500
 
 
 def backoff_delay(attempts: int, base: float, cap: float, jitter: float = 0.1) -> float:
@@ -72,8 +74,9 @@ class Worker:
 
     async def sweep(self, force: bool = False) -> None:
         """Time-driven work that needs no job row: cancel bookings whose hold has run out, delete
-        login sessions that have ended, and (every `[messages] campaign_every_minutes`) queue the recall and
-        win-back messages that have fallen due (their dedupe keys make a scan by several workers harmless).
+        login sessions that have ended and old finished jobs, and (every `[messages]
+        campaign_every_minutes`) queue the recall and win-back messages that have fallen due (their
+        dedupe keys make a scan by several workers harmless).
 
         (Each cancellation frees its slot and, in the same transaction, queues the waitlist offer.)
         """
@@ -91,12 +94,32 @@ class Worker:
         ended = await purge_sessions(self.context)
         if ended:
             log.info("%d ended login session(s) deleted", ended)
+        purged = await self.purge_done()
+        if purged:
+            log.info("%d finished job(s) older than %d days deleted", purged, self.config.keep_done_days)
         every = self.context.settings.messages.campaign_every_minutes * 60
         if self._last_campaigns is None or loop_time - self._last_campaigns >= every:
             self._last_campaigns = loop_time
             queued = await scan_campaigns(self.context)
             if queued:
                 log.info("%d recall / win-back message(s) queued", queued)
+
+    async def purge_done(self) -> int:
+        """Delete up to PURGE_BATCH done jobs that finished more than `[worker] keep_done_days` ago.
+
+        A batch per sweep keeps each delete short (SQLite holds its write lock meanwhile); a backlog
+        after an upgrade goes in a few hours. Dead jobs stay: they wait for a person. Their dedupe keys
+        go with them, so the same key can be queued again after that time (docs/writing_plugins.md).
+        """
+        before = self.context.clock.now() - timedelta(days=self.config.keep_done_days)
+        async with self.db.transaction():
+            rows = await self.db.fetch(
+                "DELETE FROM ajanda_job WHERE id IN (SELECT id FROM ajanda_job"
+                " WHERE status = 'done' AND finished_at < ? ORDER BY finished_at LIMIT ?) RETURNING id",
+                before,
+                PURGE_BATCH,
+            )
+        return len(rows)
 
     async def claim(self, limit: int | None = None) -> list[Any]:
         now = self.context.clock.now()
