@@ -13,6 +13,7 @@ from typing import Any
 from litestar import Litestar, Router
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.spec import Components
 from litestar.template.config import TemplateConfig
 
 from core.access.routes import AccountController, LoginController, MeController, TokenController
@@ -36,7 +37,7 @@ from core.scheduling.admin_routes import scheduling_admin_router
 from core.scheduling.routes import PublicSchedulingController
 from core.themes import theme_chain
 from core.web.access_log import access_log_middleware
-from core.web.auth import access_guard, check_route_permissions
+from core.web.auth import SECURITY_SCHEMES, access_guard, check_route_permissions
 from core.web.csrf import csrf_middleware
 from core.web.problems import EXCEPTION_HANDLERS
 from core.web.ratelimit import login_rate_limit, rate_limit
@@ -141,6 +142,7 @@ def create_app(
                 path="/schema", route_handlers=[], opt={"public": True}, include_in_schema=False
             ),
             use_handler_docstrings=True,
+            components=Components(security_schemes=SECURITY_SCHEMES),
         ),
         debug=False,
         logging_config=None,

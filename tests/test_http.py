@@ -33,6 +33,18 @@ async def test_openapi_is_public_and_lists_the_api(context: AppContext) -> None:
         paths = response.json()["paths"]
         assert "/healthz" in paths and "/api/v1/admin/jobs" in paths
         assert (await client.get("/schema")).status_code == 200
+        # Generated clients learn which calls need credentials, and which ones.
+        schemes = response.json()["components"]["securitySchemes"]
+        assert schemes["token"]["type"] == "http" and schemes["token"]["scheme"] == "bearer"
+        assert (schemes["session"]["in"], schemes["session"]["name"]) == ("cookie", "ajanda_session")
+        signed_in = [{"token": []}, {"session": []}]
+        assert paths["/api/v1/admin/jobs"]["get"]["security"] == signed_in
+        assert paths["/api/v1/admin/staff"]["post"]["security"] == signed_in
+        assert "security" not in paths["/api/v1/bookings"]["post"]
+        assert "security" not in paths["/api/v1/availability"]["get"]
+        assert "security" not in paths["/healthz"]["get"]
+        admin = [op for path, ops in paths.items() if path.startswith("/api/v1/admin") for op in ops.values()]
+        assert admin and all(op["security"] == signed_in for op in admin)
 
 
 async def test_admin_routes_need_the_bootstrap_token(context: AppContext) -> None:

@@ -17,6 +17,7 @@ from litestar.enums import HttpMethod
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.handlers.http_handlers import HTTPRouteHandler
+from litestar.openapi.spec import Reference, SecurityRequirement, SecurityScheme
 
 from core.access.accounts import owner_exists
 from core.access.permissions import Permission, Role
@@ -72,10 +73,36 @@ def route_permission(handler: BaseRouteHandler) -> Permission | None:
         ) from None
 
 
+# How a caller proves who they are, as the OpenAPI description names it (components.securitySchemes).
+SECURITY_SCHEMES: dict[str, SecurityScheme | Reference] = {
+    "token": SecurityScheme(
+        type="http",
+        scheme="bearer",
+        description=(
+            "An API token (`ajt_...`, made by an owner or admin), or the bootstrap token from the config"
+            " until the first owner account exists. What it may do is its role's permissions."
+        ),
+    ),
+    "session": SecurityScheme(
+        type="apiKey",
+        name=COOKIE,
+        security_scheme_in="cookie",
+        description=(
+            "The admin pages' sign-in session. Requests other than GET also send the `x-csrf-token`"
+            " header with the value of the `ajanda_csrf` cookie."
+        ),
+    ),
+}
+SIGNED_IN: list[SecurityRequirement] = [{"token": []}, {"session": []}]
+
+
 def check_route_permissions(app: Litestar) -> None:
+    """Refuse to start with a route that declares no permission, and mark every other route in the
+    OpenAPI description with the credentials it takes, so clients generated from it send them."""
     for route in app.routes:
         for handler in getattr(route, "route_handlers", ()):
-            route_permission(handler)
+            if route_permission(handler) is not None and isinstance(handler, HTTPRouteHandler):
+                handler.security = handler.security or SIGNED_IN
 
 
 async def _bootstrap_allowed(connection: ASGIConnection[Any, Any, Any, Any], ctx: AppContext) -> bool:
