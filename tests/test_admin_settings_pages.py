@@ -110,6 +110,55 @@ async def test_a_service_is_created_edited_and_deactivated_through_the_forms(dem
         assert "Kaş Alımı" in page.text  # still listed for staff, as inactive
 
 
+async def test_a_service_takes_its_rooms_and_reminder_hours_from_the_form(demo: AppContext) -> None:
+    ctx = demo
+    location = int(await ctx.db.fetchval("SELECT MIN(id) FROM location"))
+    room = await ctx.db.fetch("SELECT id, name FROM resource WHERE location = ? ORDER BY id", location)
+    room_id, room_name = int(room[0]["id"]), room[0]["name"]
+    async with ctx.db.transaction():
+        elsewhere = int(
+            await ctx.db.fetchval(
+                "INSERT INTO location (name, timezone, active) VALUES ('Moda', 'Europe/Istanbul', ?)"
+                " RETURNING id",
+                True,
+            )
+        )
+        far_room = int(await ctx.db.fetchval(
+            "INSERT INTO resource (location, name, kind, capacity, active)"
+            " VALUES (?, 'Uzak Oda', 'room', 1, ?) RETURNING id", elsewhere, True))  # fmt: skip
+    new = "/admin/settings/services/new"
+    async with signed_in(ctx, "mudur") as client:
+        form = await client.get(new + "?lang=en")
+        assert f'value="{room_id}"' in form.text and room_name in form.text
+        default = ", ".join(str(h) for h in ctx.settings.messages.reminder_hours)
+        assert f"Empty: the business's own ({default})" in form.text
+        bad = await post_form(client, new + "?lang=en", new + "?lang=en", [
+            *service_form(location, reminder_hours="48, soon"), ("resources", str(room_id))])  # fmt: skip
+        assert bad.status_code == 422
+        assert 'id="f-reminder_hours-error"' in bad.text and 'value="48, soon"' in bad.text
+        assert re.search(rf'value="{room_id}" checked', bad.text)  # what was ticked stays ticked
+        far = await post_form(client, new + "?lang=en", new + "?lang=en", [
+            *service_form(location, reminder_hours="48"), ("resources", str(far_room))])  # fmt: skip
+        assert far.status_code == 422 and 'id="f-resources-error"' in far.text
+        assert "A room or device at a location where this service is not offered" in far.text
+        assert await ctx.db.fetchval("SELECT COUNT(*) FROM service WHERE name = ?", "Kaş Alımı") == 0
+
+        created = await post_form(client, new, new, [
+            *service_form(location, reminder_hours="24; 3"), ("resources", str(room_id))])  # fmt: skip
+        assert created.status_code == 303
+        service_id = int(await ctx.db.fetchval("SELECT id FROM service WHERE name = ?", "Kaş Alımı"))
+        url = f"/admin/settings/services/{service_id}"
+        page = await client.get(url)
+        assert 'value="24, 3"' in page.text
+        assert re.search(rf'value="{room_id}" checked', page.text)
+        # Unticking the room and emptying the hours goes back to no room and the business default.
+        edited = await post_form(client, url, url, service_form(location, reminder_hours=""))
+        assert edited.status_code == 303
+    rows = await ctx.db.fetch("SELECT resource FROM service_resource WHERE service = ?", service_id)
+    assert rows == []
+    assert await ctx.db.fetchval("SELECT reminder_hours FROM service WHERE id = ?", service_id) is None
+
+
 async def _slots(client: httpx.AsyncClient, service: int, day: date, staff: int | None = None) -> list[Any]:
     query = f"service={service}&from={day}&to={day}" + (f"&staff={staff}" if staff else "")
     answer = await client.get(f"/api/v1/availability?{query}")

@@ -38,6 +38,10 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
         re.compile(r"^staff member (\d+) does not work at location (\d+)$"),
         "This staff member does not work there",
     ),
+    (
+        re.compile(r"^resource (\d+) is at location (\d+), where this service is not offered$"),
+        "A room or device at a location where this service is not offered",
+    ),
 ]
 
 

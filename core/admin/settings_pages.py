@@ -45,6 +45,7 @@ from core.scheduling.admin_routes import (
     hours_location,
     location_records,
     remove_closure,
+    resource_records,
     service_records,
     staff_records,
     week_of,
@@ -102,6 +103,8 @@ class SettingsPages(Controller):
             service_id=service_id,
             form=form,
             locations=await _locations(request),
+            resources=await resource_records(context_of(request).db),
+            reminder_default=context_of(request).settings.messages.reminder_hours,
             can_manage=_can_manage(request),
         )
 

@@ -116,7 +116,17 @@ def service_values(service: ServiceOut | None, currency: str) -> dict[str, Any]:
     values = {k: "" if v is None else str(v) for k, v in values.items()}
     values["active"] = "1" if source.active else "0"
     values["locations"] = [str(i) for i in source.locations]
+    values["resources"] = [str(i) for i in source.resources]
+    hours = source.reminder_hours
+    values["reminder_hours"] = "" if hours is None else ", ".join(str(h) for h in hours)
     return values
+
+
+def _hours(text: str) -> list[int | str] | None:
+    """Text like "48, 2" -> [48, 2]; empty -> None (the business default). A word that is not a number
+    stays text, so the validation names the field."""
+    words = [w for w in re.split(r"[,;\s]+", text) if w]
+    return [_number(w) for w in words] if words else None
 
 
 async def save_service(
@@ -126,6 +136,8 @@ async def save_service(
     form = Form(values={name: one(data, name) for name in (*SERVICE_INTS, *SERVICE_TEXTS)})
     form.values["active"] = "1" if one(data, "active", "0") == "1" else "0"
     form.values["locations"] = [v for v in data.get("locations", []) if v.strip()]
+    form.values["resources"] = [v for v in data.get("resources", []) if v.strip()]
+    form.values["reminder_hours"] = one(data, "reminder_hours")
     raw: dict[str, Any] = {name: form.values[name].strip() for name in SERVICE_TEXTS}
     raw["name"] = form.values["name"]
     raw.update({name: _number(form.values[name]) for name in SERVICE_INTS})
@@ -134,6 +146,8 @@ async def save_service(
             raw[name] = None
     raw["active"] = form.values["active"] == "1"
     raw["locations"] = _ids(form.values["locations"])
+    raw["resources"] = _ids(form.values["resources"])
+    raw["reminder_hours"] = _hours(form.values["reminder_hours"])
     if service_id is None:
         raw["currency"] = ctx.settings.business.currency
     add_problems(_, form, raw, ServiceIn if service_id is None else ServicePatch)
