@@ -85,6 +85,20 @@ async def test_booking_then_conflict_with_alternatives_and_one_customer_card(
         assert again.headers["content-type"].startswith("application/problem+json")
         alternatives = again.json()["alternatives"]
         assert alternatives and alternatives[0]["start"] == "2031-01-06T10:00:00+03:00"
+        # Naming the staff member: the database's overlap guard refuses it, with the same answer,
+        # and the new person's card goes with the refused booking.
+        named = await client.post(
+            "/api/v1/bookings",
+            json={
+                "service": service,
+                "staff": business.staff[0],
+                "start": "2031-01-06T06:30:00Z",
+                "customer": {"name": "Başka Biri", "phone": "+905329998877"},
+            },
+        )
+        assert named.status_code == 409
+        assert named.json()["detail"] == again.json()["detail"]
+        assert named.json()["alternatives"] == alternatives
         later = await client.post(
             "/api/v1/bookings",
             json={

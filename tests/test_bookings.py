@@ -275,6 +275,11 @@ async def test_lifecycle_hooks_fire_from_real_transitions(make_settings, start_c
     held = await bookings.create(NewBooking(service, MONDAY_9, hold_minutes=10))
     await bookings.confirm(held.id)
     await bookings.reschedule(held.id, MONDAY_9 + timedelta(hours=2))
+    # A time already taken is refused before any plugin is asked to validate it (named staff member:
+    # the database's guard decides; anyone: the check does).
+    for staff_id in (held.staff_id, None):
+        with pytest.raises(SlotTaken):
+            await bookings.create(NewBooking(service, MONDAY_9 + timedelta(hours=2), staff_id=staff_id))
     await bookings.cancel(held.id, "changed plans")
     past = (datetime.now(UTC) - timedelta(days=2)).replace(hour=10, minute=0, second=0, microsecond=0)
     came = await bookings.create(NewBooking(service, past, as_of=past - timedelta(days=1)))

@@ -133,6 +133,7 @@ class BookingService:
         exclude_booking: int | None = None,
         schedule: Catalogue | None = None,
         only: datetime | None = None,
+        read_busy: bool = True,
     ) -> tuple[ZoneInfo, list[Slot]]:
         """Free slots on the location's local days first_day..last_day (or just the one at `only`)."""
         now = now or datetime.now(UTC)
@@ -145,8 +146,9 @@ class BookingService:
                 only + timedelta(minutes=service.rule.tail),
             )
         data = await load_availability(
-            self.db, service, location_id, first_day, last_day, staff, now, exclude_booking, schedule, block
-        )
+            self.db, service, location_id, first_day, last_day, staff, now, exclude_booking, schedule, block,
+            read_busy,
+        )  # fmt: skip
         found = find_slots(
             data.calendars,
             service.rule,
@@ -214,14 +216,17 @@ class BookingService:
         staff_id: int | None = None,
         now: datetime | None = None,
         exclude_booking: int | None = None,
+        read_busy: bool = True,
     ) -> tuple[ZoneInfo, Slot | None]:
-        """The free slot starting exactly at `moment`, if there is one."""
+        """The free slot starting exactly at `moment`, if there is one (`read_busy` False: judged on
+        working time alone, see `_insert`)."""
         schedule = await catalogue(self.db)
         zone = await location_zone(self.db, location_id, schedule)
         day = moment.astimezone(zone).date()
         zone, found = await self.slots(
-            service, location_id, day, day, staff_id, now, exclude_booking, schedule, only=moment
-        )
+            service, location_id, day, day, staff_id, now, exclude_booking, schedule, only=moment,
+            read_busy=read_busy,
+        )  # fmt: skip
         target = to_minutes(moment)
         return zone, next((s for s in found if s.start == target), None)
 
@@ -292,7 +297,9 @@ class BookingService:
                             # them in every booking's transaction.
                             await self.expire_holds(now)
                         with_customer = await self._with_customer(request)
-                        return await self._insert(with_customer, service, location_id, start, now)
+                        return await self._insert(
+                            with_customer, service, location_id, start, now, optimistic=not attempt
+                        )
                 except Exception as err:
                     # A concurrent transaction committed first: decide again on what is now committed
                     # (e.g. join the group session it opened instead of failing).
@@ -332,13 +339,25 @@ class BookingService:
         now: datetime,
         visit_key: str | None = None,
         series_key: str | None = None,
+        optimistic: bool = False,
     ) -> BookingSnapshot:
-        """Check, write and announce one booking inside the current transaction."""
+        """Check, write and announce one booking inside the current transaction.
+
+        `optimistic` (the first attempt of a single booking): when one named staff member and nothing
+        else is occupied, the database's overlap guard decides whether the time is free, so the check
+        reads working time, closures and notice but not the staff member's other bookings. A refusal
+        by the guard brings the caller back with a full check, which then names the reason.
+        """
         if service.seats > 1:
             # Everyone booking this session queues here: seat-takers see each other's seats instead
             # of all opening it at once and retrying (on PostgreSQL those retries can deadlock).
             await self.db.lock(f"ajanda_session:{service.id}:{location_id}:{start.isoformat()}")
-        zone, free = await self.slots_around(service, location_id, start, request.staff_id, now)
+        guard_decides = (
+            optimistic and request.staff_id is not None and service.seats == 1 and not service.resource_ids
+        )
+        zone, free = await self.slots_around(
+            service, location_id, start, request.staff_id, now, read_busy=not guard_decides
+        )
         if free is None:
             raise SlotTaken("the requested time is not available")
         session = None
@@ -362,8 +381,9 @@ class BookingService:
             now, now,
         )  # fmt: skip
         booking = snapshot(rows[0])
-        await self.ctx.hooks.call("booking_validate", booking=booking, action="create")
+        # The occupancy first: a time the guard refuses never reaches the plugins' validation.
         await self._place(booking, service, staff_id, start)
+        await self.ctx.hooks.call("booking_validate", booking=booking, action="create")
         await self._history(booking.id, "created", None, booking)
         changes = {
             "status": status, "start": start.isoformat(), "staff": staff_id, "service": service.id,

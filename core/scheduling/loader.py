@@ -95,11 +95,13 @@ async def load_availability(
     exclude_booking: int | None = None,
     schedule: Catalogue | None = None,
     busy_within: tuple[datetime, datetime] | None = None,
+    read_busy: bool = True,
 ) -> Availability:
     """Load working time and busy time of `staff_ids` for local days first_day..last_day.
 
     `busy_within` narrows the busy time read to blocks that overlap that UTC span: enough to decide
-    one start (its own block), and a handful of rows instead of the whole day's.
+    one start (its own block), and a handful of rows instead of the whole day's. Without `read_busy`
+    the staff are as free as their working time (for a caller the database's overlap guard checks).
     """
     schedule = schedule or await catalogue(db)
     zone = await location_zone(db, location_id, schedule)
@@ -117,6 +119,8 @@ async def load_availability(
         dated = exceptions.get(sid, NO_EXCEPTIONS)
         calendars[sid] = StaffCalendar(sid, list(shifts.get(sid, ())), list(dated.extra), list(dated.off))
     closed = await schedule.closures(db, location_id, first_day, last_day)
+    if not read_busy:
+        return Availability(service, location_id, zone, days, closed, list(calendars.values()), [])
     marks = ", ".join("?" for _ in calendars)
     ids = list(calendars)
     if busy_within is not None:
