@@ -48,6 +48,7 @@ class Hooks:
         self.context: AppContext | None = None
         # Set by build_context once the audit log exists: records an isolated failure.
         self.on_failure: FailureRecorder | None = None
+        self._argnames: dict[str, frozenset[str]] = {}
 
     def implementations(self, name: str) -> list[pluggy.HookImpl]:
         """Implementations in call order."""
@@ -58,10 +59,11 @@ class Hooks:
         return [kwargs[arg] for arg in impl.argnames]
 
     def _check(self, name: str, kwargs: dict[str, Any]) -> HookPolicy:
-        if name not in self.policies:
-            raise KeyError(f"no hook named {name!r}")
-        caller = getattr(self.pm.hook, name)
-        expected = set(caller.spec.argnames)
+        expected = self._argnames.get(name)
+        if expected is None:
+            if name not in self.policies:
+                raise KeyError(f"no hook named {name!r}")
+            expected = self._argnames[name] = frozenset(getattr(self.pm.hook, name).spec.argnames)
         if "context" in expected and "context" not in kwargs:
             kwargs["context"] = self.context
         if set(kwargs) != expected:
@@ -74,6 +76,8 @@ class Hooks:
         tx = self.db.current_tx if self.db is not None else None
         if policy.timing == "in-tx" and tx is None:
             raise HookOutsideTransaction(f"hook {name} must be called inside a transaction")
+        if not getattr(self.pm.hook, name).get_hookimpls():
+            return []  # nobody listens: nothing to run now or after the commit
         if policy.timing == "after-commit" and tx is not None:
 
             async def deferred() -> None:

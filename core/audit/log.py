@@ -155,8 +155,10 @@ class AuditLog:
                 await self.db.execute(insert, *values)
         if self.db.kind == "sqlite":
             await self.db.execute(move_head, seq, prev)
+        if self.hooks is None or not self.hooks.implementations("audit_event"):
+            return
         for entry, row in zip(entries, rows, strict=True):
-            if entry.notify and self.hooks is not None:
+            if entry.notify:
                 record = AuditRecord(
                     seq=row[0],
                     at=at,
