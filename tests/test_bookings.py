@@ -296,3 +296,16 @@ async def test_lifecycle_hooks_fire_from_real_transitions(make_settings, start_c
         ("validate:create", "confirmed"), ("created", "confirmed"),
         ("completed", "completed"), ("no_show", "no_show"),
     ]  # fmt: skip
+
+
+async def test_a_new_booking_is_described_exactly_as_it_was_stored(context: AppContext) -> None:
+    """The booking handed to hooks and callers is built from the values written, not read back: it
+    must equal what the database then returns, on both engines (times, amounts, the hold)."""
+    business = await build(staff=1)
+    service = await add_service(business, "cut", price="450.5", deposit_kind="percent", deposit_value="20")
+    bookings = BookingService(context)
+    for staff_id, hold in ((business.staff[0], 30), (None, None)):
+        start = MONDAY_9 + timedelta(hours=2 if hold is None else 0)
+        made = await bookings.create(NewBooking(service, start, staff_id=staff_id, hold_minutes=hold))
+        assert made == await bookings.get(made.id)
+        assert (made.price, made.deposit_due) == ("450.50", "90.10")
