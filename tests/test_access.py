@@ -179,8 +179,9 @@ async def test_a_session_survives_a_restart_and_ends_at_sign_out(
         me = await browser.get("/api/v1/me")
         assert me.status_code == 200, me.text
         assert me.json()["name"] == "ayse" and me.json()["role"] == "owner"
+        assert me.json()["display_name"] == "Ayşe Yılmaz"
         home = await browser.get("/admin")
-        assert "ayse" in home.text
+        assert "Ayşe Yılmaz" in home.text  # the account's own name, not its username
         out = await browser.post("/logout", headers=csrf(browser))
         assert out.status_code == 303
         browser.cookies.update(cookies)  # the old cookie, replayed

@@ -161,9 +161,11 @@ async def test_editing_the_card_keeps_the_data_on_a_refusal_and_saves_a_valid_ch
         token = client.cookies.get("ajanda_csrf") or ""
         noted = await client.post(url + "/notes", data={"note": "Boya alerjisi var", "_csrf_token": token})
         assert noted.status_code == 303
-        assert (await load_card(ctx, customer)).notes.endswith("patron: Boya alerjisi var")  # type: ignore[union-attr]
+        # Signed with the account's own name ("Patron"), as the page header shows it, not its username.
+        assert (await load_card(ctx, customer)).notes.endswith("Patron: Boya alerjisi var")  # type: ignore[union-attr]
         shown = await client.get(url)
         assert "Boya alerjisi var" in shown.text and "yeni.adres@example.com" in shown.text
+        assert "<span>Patron</span>" in shown.text
 
 
 async def test_consent_buttons_add_ledger_rows(demo: AppContext) -> None:

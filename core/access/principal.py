@@ -19,6 +19,11 @@ class Principal:
     role: Role
     staff_id: int | None = None  # a `staff` account sees only this staff member's calendar
     session_id: int | None = None
+    display_name: str | None = None  # an account's own name, shown on the pages (`name` is for logs)
+
+    @property
+    def shown_name(self) -> str:
+        return self.display_name or self.name
 
     def can(self, permission: Permission) -> bool:
         return allows(self.role, permission)

@@ -116,6 +116,8 @@ class MeOut(msgspec.Struct, kw_only=True):
     staff: int | None
     permissions: list[str]
     totp_enabled: bool | None = None
+    # An account's own name as the pages show it (`name` is the username or the token's name).
+    display_name: str | None = None
 
 
 class PasswordIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -219,7 +221,7 @@ class MeController(Controller):
             totp = (await load_account(context_of(request), principal.id)).totp_enabled
         return MeOut(
             kind=principal.kind, id=principal.id, name=principal.name, role=principal.role.value,
-            staff=principal.staff_id, totp_enabled=totp,
+            staff=principal.staff_id, totp_enabled=totp, display_name=principal.display_name,
             permissions=sorted(p.value for p in Permission if principal.can(p)),
         )  # fmt: skip
 

@@ -43,8 +43,9 @@ async def session_principal(ctx: AppContext, token: str) -> Principal | None:
     """The signed-in account for a session token; None when unknown, expired, idle too long or the
     account is disabled."""
     rows = await ctx.db.fetch(
-        "SELECT s.id AS session_id, s.expires_at, s.last_seen_at, a.id, a.username, a.role, a.staff,"
-        " a.disabled_at FROM account_session s JOIN account a ON a.id = s.account WHERE s.token_hash = ?",
+        "SELECT s.id AS session_id, s.expires_at, s.last_seen_at, a.id, a.username, a.display_name,"
+        " a.role, a.staff, a.disabled_at FROM account_session s JOIN account a ON a.id = s.account"
+        " WHERE s.token_hash = ?",
         token_hash(token),
     )
     if not rows:
@@ -67,6 +68,7 @@ async def session_principal(ctx: AppContext, token: str) -> Principal | None:
         role=Role(row["role"]),
         staff_id=int(row["staff"]) if row["staff"] is not None else None,
         session_id=int(row["session_id"]),
+        display_name=row["display_name"] or None,
     )
 
 

@@ -182,7 +182,7 @@ class CustomerPages(Controller):
             note.add("note", _("At most %(a)s characters") % {"a": MAX_NOTE})
         if note.ok:
             card = await load_card(ctx, customer_id)
-            line = f"{datetime.now(UTC).date().isoformat()} {principal_of(request).name}: {text}"
+            line = f"{datetime.now(UTC).date().isoformat()} {principal_of(request).shown_name}: {text}"
             notes = f"{card.notes}\n{line}" if card.notes else line
             if len(notes) > MAX_NOTES:
                 note.add("note", _("The notes are full: shorten them in the card first"))
