@@ -5,6 +5,7 @@ settings generated from their config Structs and written into a real config file
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import tomllib
 from collections.abc import AsyncIterator, Callable
@@ -157,6 +158,34 @@ async def test_a_service_takes_its_rooms_and_reminder_hours_from_the_form(demo: 
     rows = await ctx.db.fetch("SELECT resource FROM service_resource WHERE service = ?", service_id)
     assert rows == []
     assert await ctx.db.fetchval("SELECT reminder_hours FROM service WHERE id = ?", service_id) is None
+
+
+async def test_a_deactivated_staff_member_keeps_bookings_and_the_list_says_how_many(demo: AppContext) -> None:
+    ctx = demo
+    rows = await ctx.db.fetch(
+        "SELECT staff, COUNT(*) AS n FROM booking WHERE start_at > ? AND status IN ('pending', 'confirmed')"
+        " GROUP BY staff ORDER BY staff",
+        datetime.now(UTC),
+    )
+    assert len(rows) > 1  # others with bookings ahead stay active and show nothing
+    leaving, ahead = int(rows[0]["staff"]), int(rows[0]["n"])
+    member = await ctx.db.fetch("SELECT name, colour, skills FROM staff WHERE id = ?", leaving)
+    locations = [str(r["location"]) for r in await ctx.db.fetch(
+        "SELECT location FROM staff_location WHERE staff = ?", leaving)]  # fmt: skip
+    url = f"/admin/settings/staff/{leaving}"
+    async with signed_in(ctx, "mudur") as client:
+        assert "upcoming bookings" not in (await client.get("/admin/settings/staff?lang=en")).text
+        skills = ", ".join(json.loads(member[0]["skills"]))
+        fields = [("name", member[0]["name"]), ("skills", skills), ("colour", member[0]["colour"]),
+                  ("active", "0"), *[("locations", loc) for loc in locations]]  # fmt: skip
+        assert (await post_form(client, url, url, fields)).status_code == 303
+        listed = (await client.get("/admin/settings/staff?lang=en")).text
+    assert f"Still has {ahead} upcoming bookings" in listed
+    assert listed.count("upcoming bookings") == 1  # only the inactive one
+    still = (
+        "SELECT COUNT(*) FROM booking WHERE staff = ? AND start_at > ? AND status IN ('pending', 'confirmed')"
+    )
+    assert await ctx.db.fetchval(still, leaving, datetime.now(UTC)) == ahead  # nothing was cancelled
 
 
 async def _slots(client: httpx.AsyncClient, service: int, day: date, staff: int | None = None) -> list[Any]:

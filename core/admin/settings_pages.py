@@ -37,6 +37,7 @@ from core.admin.settings_records import (
     staff_values,
     validation_text,
 )
+from core.db.database import Database
 from core.errors import FieldError, NotFound
 from core.scheduling.admin_routes import (
     SERVICES,
@@ -66,6 +67,21 @@ def _can_manage(request: Request[Any, Any, Any]) -> bool:
 
 async def _locations(request: Request[Any, Any, Any]) -> list[Any]:
     return await location_records(context_of(request).db)
+
+
+async def _upcoming_of_inactive(db: Database, staff_ids: list[int]) -> dict[int, int]:
+    """{staff id: bookings still ahead} for deactivated staff members. Deactivating someone keeps
+    their bookings (the customers were told a time and a person); the list shows what is left to move."""
+    if not staff_ids:
+        return {}
+    marks = ", ".join("?" for _ in staff_ids)
+    rows = await db.fetch(
+        f"SELECT staff, COUNT(*) AS n FROM booking WHERE staff IN ({marks}) AND start_at > ?"
+        " AND status IN ('pending', 'confirmed') GROUP BY staff",
+        *staff_ids,
+        datetime.now(UTC),
+    )
+    return {int(r["staff"]): int(r["n"]) for r in rows}
 
 
 class SettingsPages(Controller):
@@ -155,11 +171,13 @@ class SettingsPages(Controller):
     @get("/staff", opt=READ)
     async def staff(self, request: Request[Any, Any, Any], saved: Saved = "") -> Template:
         db = context_of(request).db
+        members = await staff_records(db)
         return page(
             request,
             "admin/settings_staff.html",
             section="staff",
-            staff=await staff_records(db),
+            staff=members,
+            upcoming=await _upcoming_of_inactive(db, [m.id for m in members if not m.active]),
             locations={loc.id: loc.name for loc in await _locations(request)},
             can_manage=_can_manage(request),
             saved=saved,
