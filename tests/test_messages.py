@@ -347,6 +347,9 @@ async def test_provider_down_retries_then_failed_visibly_then_resend_delivers(
         assert listener.posts == []
         health = (await client.get("/healthz")).json()
         assert health["messages"]["failed"] == 1
+        ctx.clock.advance(timedelta(days=8))  # a failure a week old no longer counts
+        assert (await client.get("/healthz")).json()["messages"]["failed"] == 0
+        ctx.clock.advance(timedelta(days=-8))
         failed = (await client.get("/api/v1/messages", params={"status": "failed"}, headers=headers)).json()
         assert [m["id"] for m in failed] == [message["id"]]
         assert failed[0]["detail"] == "failed on sms"

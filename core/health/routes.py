@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import msgspec
@@ -11,6 +12,8 @@ from core.notifications.log import overdue
 from core.outbox.worker import workers_alive
 from core.plugins import core_version
 from core.web.auth import context_of
+
+FAILED_DAYS = 7
 
 
 class JobCounts(msgspec.Struct):
@@ -22,7 +25,9 @@ class JobCounts(msgspec.Struct):
 class MessageCounts(msgspec.Struct):
     # Due more than `[messages] overdue_minutes` ago and still waiting to go out.
     overdue: int
-    # Gave up after every retry (see the message log; "resend" queues them again).
+    # Gave up after every retry within the last FAILED_DAYS (see the message log; "resend" queues
+    # them again). Older failures stay in the log but no longer count: a reminder for a visit long
+    # past is not worth an alert, and a count that only grows cannot be alerted on.
     failed: int
 
 
@@ -50,7 +55,13 @@ async def healthz(request: Request[Any, Any, Any]) -> Response[Health]:
     alive = await workers_alive(ctx)
     messages = MessageCounts(
         overdue=await overdue(ctx),
-        failed=int(await ctx.db.fetchval("SELECT COUNT(*) FROM message WHERE status = 'failed'") or 0),
+        failed=int(
+            await ctx.db.fetchval(
+                "SELECT COUNT(*) FROM message WHERE status = 'failed' AND updated_at >= ?",
+                ctx.clock.now() - timedelta(days=FAILED_DAYS),
+            )
+            or 0
+        ),
     )
     status = "ok" if alive and counts["dead"] == 0 and messages.overdue == 0 else "degraded"
     return Response(Health(status, True, alive, JobCounts(**counts), version, messages))
