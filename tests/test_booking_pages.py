@@ -5,6 +5,7 @@ personal data in any address."""
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from core.bookings.service import BookingService, NewBooking
 from core.context import AppContext
 from core.demo.loader import load_demo
 from core.locale.formats import long_date, money
+from tests.business import add_service, build
 from tests.test_access import app_for, client_for
 
 PERSON = {"name": "Leyla Şen", "phone": "0532 444 55 66", "email": "leyla.sen@example.com"}
@@ -190,6 +192,25 @@ async def test_pressing_book_twice_shows_the_same_booking_instead_of_a_second_on
         assert first.status_code == second.status_code == 303
         assert first.headers["location"] == second.headers["location"]
     assert await count_bookings(ctx) == before + 1
+
+
+async def test_two_presses_at_the_same_moment_make_one_booking(open_context: AppContext) -> None:
+    """Both presses pass the "booked already?" look before either commits; the form's key, stored
+    under a unique index, makes the second wait for the first and show its booking."""
+    ctx = open_context
+    shop = await build(staff=2)  # both free at every time: "any" lets the second press take the other
+    await add_service(shop, "Kesim")
+    async with client(ctx, "tr") as browser:
+        pages = await walk(browser, "Kesim")
+        form = form_of(pages[-1], **PERSON)
+        assert len(form["attempt"]) >= 16
+        first, second = await asyncio.gather(browser.post("/", data=form), browser.post("/", data=form))
+        assert first.status_code == second.status_code == 303
+        assert first.headers["location"] == second.headers["location"]
+        assert await count_bookings(ctx) == 1
+        # A fresh details page is a new request: the same person may book another time deliberately.
+        again = await walk(browser, "Kesim")
+        assert form_of(again[-1])["attempt"] != form["attempt"]
 
 
 async def test_every_refusal_names_the_field_and_keeps_the_values(open_context: AppContext) -> None:

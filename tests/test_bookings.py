@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core.bookings.service import BookingService, NewBooking, SlotTaken
+from core.bookings.service import BookingService, NewBooking, RequestRepeated, SlotTaken
 from core.context import AppContext
 from core.errors import Conflict
 from tests.business import add_resource, add_service, build
@@ -309,3 +309,16 @@ async def test_a_new_booking_is_described_exactly_as_it_was_stored(context: AppC
         made = await bookings.create(NewBooking(service, start, staff_id=staff_id, hold_minutes=hold))
         assert made == await bookings.get(made.id)
         assert (made.price, made.deposit_due) == ("450.50", "90.10")
+
+
+async def test_a_request_key_makes_at_most_one_booking(context: AppContext) -> None:
+    business = await build(staff=2)
+    service = await add_service(business, "cut")
+    bookings = BookingService(context)
+    first = await bookings.create(NewBooking(service, MONDAY_9, request_key="web:press-one-0123456789"))
+    with pytest.raises(RequestRepeated) as repeated:  # "any" staff: the other one is free, yet no
+        await bookings.create(NewBooking(service, MONDAY_9, request_key="web:press-one-0123456789"))
+    assert repeated.value.booking == first
+    other = await bookings.create(NewBooking(service, MONDAY_9, request_key="web:press-two-0123456789"))
+    assert other.staff_id != first.staff_id
+    assert await context.db.fetchval("SELECT COUNT(*) FROM booking") == 2

@@ -6,6 +6,8 @@ answer, each next to its field and in their language, instead of a generic error
 
 from __future__ import annotations
 
+import re
+import secrets
 from dataclasses import dataclass, field
 
 import msgspec
@@ -19,6 +21,14 @@ from core.errors import FieldError
 MAX_NAME = 200
 MAX_NOTES = 2000
 CONSENT_CHANNELS = ("sms", "whatsapp", "email")
+
+
+# A form's key: what `new_attempt` makes (secrets.token_urlsafe(24), 32 characters).
+ATTEMPT = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+def new_attempt() -> str:
+    return secrets.token_urlsafe(24)
 
 
 class BookingForm(msgspec.Struct, kw_only=True):
@@ -36,11 +46,18 @@ class BookingForm(msgspec.Struct, kw_only=True):
     consent_sms: str = ""
     consent_whatsapp: str = ""
     consent_email: str = ""
+    # This form's own random key (see `request_key`), made when the details step is first shown.
+    attempt: str = ""
 
     def consents(self) -> list[str]:
         """The ticked marketing channels (unticked boxes are simply absent from a form post)."""
         ticked = {"sms": self.consent_sms, "whatsapp": self.consent_whatsapp, "email": self.consent_email}
         return [channel for channel in CONSENT_CHANNELS if ticked[channel]]
+
+    def request_key(self) -> str | None:
+        """The key under which this form's booking is stored, so a second press of its button shows
+        the first booking instead of making another (None for a form without a well-formed key)."""
+        return f"web:{self.attempt}" if ATTEMPT.fullmatch(self.attempt) else None
 
     def cleaned(self) -> BookingForm:
         """Without NUL characters (PostgreSQL cannot store them; no person types them)."""

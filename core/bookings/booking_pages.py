@@ -28,9 +28,16 @@ from core.bookings.booking_page_data import (
     time_choices,
 )
 from core.bookings.booking_page_flow import Flow, Resolved, parse_start, resolve, staff_names
-from core.bookings.booking_page_form import BookingForm, check_details
+from core.bookings.booking_page_form import BookingForm, check_details, new_attempt
 from core.bookings.links import BadLink, self_service_token, signer
-from core.bookings.service import BOOKING_COLUMNS, BookingService, NewBooking, SlotTaken, snapshot
+from core.bookings.service import (
+    BOOKING_COLUMNS,
+    BookingService,
+    NewBooking,
+    RequestRepeated,
+    SlotTaken,
+    snapshot,
+)
 from core.bookings.snapshot import BookingSnapshot
 from core.context import AppContext
 from core.customers.consent import record_consent
@@ -85,6 +92,8 @@ async def _render(
         values["times"] = await time_choices(ctx, flow)
     else:
         values["policy"] = _policy(ctx)
+        # Kept across the form's own corrections and retries, new for each fresh details page.
+        values["attempt"] = form.attempt if form is not None and form.request_key() else new_attempt()
     code = status if status is not None else (422 if resolved.errors else 200)
     return page(
         request,
@@ -165,8 +174,11 @@ async def _book(
                 source="web",
                 hold_minutes=hold,
                 notes=checked.notes,
+                request_key=form.request_key(),
             )
         )
+    except RequestRepeated as repeated:  # two presses at once: the other one booked
+        return Redirect(f"/booking/{self_service_token(ctx, repeated.booking)}", status_code=303)
     except SlotTaken as err:
         again = await _booked_already(ctx, checked.customer, flow.service.id, start)
         if again is not None:  # the other press won the race

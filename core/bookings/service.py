@@ -90,6 +90,25 @@ class NewBooking:
     as_of: datetime | None = None
     # A waitlist offer: the customer gets the offer message instead of a confirmation.
     offer: bool = False
+    # The request that asks for this booking (e.g. the booking page's form): a second booking with
+    # the same key is refused with RequestRepeated, which carries the first one.
+    request_key: str | None = None
+
+
+class RequestRepeated(Exception):
+    """This request already made a booking (a second press of the same button)."""
+
+    def __init__(self, booking: BookingSnapshot) -> None:
+        super().__init__(f"request already made booking {booking.id}")
+        self.booking = booking
+
+
+def _is_repeated_request(err: BaseException) -> bool:
+    if isinstance(err, sqlite3.IntegrityError):
+        return "booking.request_key" in str(err)
+    return getattr(err, "sqlstate", None) == "23505" and getattr(err, "constraint_name", "") == (
+        "booking_request_key"
+    )
 
 
 def snapshot(row: Any, service_ids: tuple[int, ...] | None = None) -> BookingSnapshot:
@@ -286,6 +305,20 @@ class BookingService:
         service = await load_service(self.db, request.service_id)
         location_id = self.location_for(service, request.location_id)
         now = request.as_of or datetime.now(UTC)
+        try:
+            return await self._create(request, service, location_id, start, now)
+        except Exception as err:
+            if request.request_key is None or not _is_repeated_request(err):
+                raise
+            # The other press committed first (this insert waited for it): show that booking.
+            rows = await self.db.fetch(
+                f"SELECT {BOOKING_COLUMNS} FROM booking WHERE request_key = ?", request.request_key
+            )
+            raise RequestRepeated(snapshot(rows[0])) from None
+
+    async def _create(
+        self, request: NewBooking, service: ServiceInfo, location_id: int, start: datetime, now: datetime
+    ) -> BookingSnapshot:
         async with self._translating_conflicts(service, location_id, start, request.staff_id):
             for attempt in range(RETRIES_ON_RACE + 1):
                 try:
@@ -374,11 +407,11 @@ class BookingService:
         booking_id = await self.db.fetchval(
             "INSERT INTO booking (location, service, staff, customer, visit_key, series_key, status,"
             " start_at, end_at, hold_expires_at, source, price, currency, deposit_due, notes_enc,"
-            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " RETURNING id",
+            " created_at, updated_at, request_key)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             location_id, service.id, staff_id, request.customer_id, visit_key, series_key, status,
             start, end, hold, request.source, Decimal(price), service.currency, Decimal(deposit),
-            self.ctx.cipher.encrypt(request.notes, "booking.notes"), now, now,
+            self.ctx.cipher.encrypt(request.notes, "booking.notes"), now, now, request.request_key,
         )  # fmt: skip
         # Built from what was written rather than read back: the row's own values, without a
         # converter per column (tests/test_bookings.py compares the two).
