@@ -490,6 +490,8 @@ async def test_the_business_rewrites_a_template_and_a_broken_one_is_refused(
             headers=headers,
         )
         assert mine.status_code == 200, mine.text
+        stored = await ctx.db.fetchval("SELECT updated_by FROM message_template WHERE kind = 'confirmation'")
+        assert stored == "token:bootstrap-admin"
         shop = await biz.build()
         cut = await biz.add_service(shop, "Haircut")
         who = await customer(ctx, "Ayşe Yılmaz", phone="05321234567")
