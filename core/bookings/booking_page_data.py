@@ -7,15 +7,15 @@ slots), so the page never offers a time the API would refuse.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from core.bookings.booking_page_flow import Flow, active_service, staff_names
 from core.bookings.service import BookingService
 from core.context import AppContext
-from core.scheduling.availability import find_slots, from_minutes, to_minutes
-from core.scheduling.loader import ServiceInfo, load_availability, qualified_staff
+from core.scheduling.availability import from_minutes, to_minutes
+from core.scheduling.loader import ServiceInfo, qualified_staff
 
 
 @dataclass(frozen=True)
@@ -111,21 +111,9 @@ async def ever_offered(ctx: AppContext, flow: Flow, start: datetime) -> bool:
     offered was taken meanwhile (409, alternatives), one that never was is invalid input (422)."""
     service, location_id = flow.service, flow.location_id
     assert service is not None and location_id is not None
-    staff = await qualified_staff(ctx.db, service, location_id, flow.staff_id)
     day = start.date()
-    now = datetime.now(UTC)
-    data = await load_availability(ctx.db, service, location_id, day, day, staff, now)
-    for calendar in data.calendars:
-        calendar.busy = []
-    found = find_slots(
-        data.calendars,
-        service.rule,
-        data.days,
-        data.zone,
-        data.closed,
-        to_minutes(now),
-        (),
-        to_minutes(start),
+    _zone, found = await BookingService(ctx).slots(
+        service, location_id, day, day, flow.staff_id, only=start, read_busy=False
     )
     return any(slot.start == to_minutes(start) for slot in found)
 
