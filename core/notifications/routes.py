@@ -152,8 +152,7 @@ class MessageTemplateController(Controller):
         """Rewrite one part; it is checked (syntax, and a render with a sample message) before it is kept."""
         ctx = context_of(request)
         check_template(kind, part, language, data.body)
-        who = principal_of(request).actor()
-        actor = f"{who.kind}:{who.id}"[:120]  # as the audit log names actors
+        actor = str(principal_of(request).actor())[:120]  # "kind:id", as the booking history names actors
         now = ctx.clock.now()
         async with ctx.db.transaction():
             await ctx.db.execute(
